@@ -1,0 +1,396 @@
+//! Command line: argument definitions (clap derive) and dispatch to the engine.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use crate::filter::Filter;
+use crate::manifest::Catalog;
+use crate::reference_site::{self, Fault, SiteOptions};
+use crate::report::{Mode, exit};
+use crate::session::{self, RunRequest, SetupError};
+
+const EXIT_CODES: &str = "Exit codes: 0 every required check passed; 1 a required check failed \
+(or `verify` found a mismatch); 2 usage or configuration error; 3 no required check failed but \
+at least one could not be evaluated.";
+
+/// Conformance tests for EGI Federated Cloud provider sites.
+#[derive(Debug, Parser)]
+#[command(name = "fedcloud-conformance", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every discovered check with its id, suite, level, tags and title.
+    List(ListArgs),
+    /// Run the checks against a site and write JUnit, report.json and the evidence bundle.
+    Run(RunArgs),
+    /// Start the bundled reference site on 127.0.0.1 and run every check against it.
+    Demo(DemoArgs),
+    /// Check a report bundle: hashes, signature, and agreement of junit.xml and report.json.
+    Verify(VerifyArgs),
+    /// Serve the reference site until interrupted and print a site profile for it.
+    ReferenceSite(ReferenceSiteArgs),
+    // VALIDATE-VARIANT
+}
+
+// VALIDATE-ENUM
+
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    /// Directory of extra suite manifests (*.toml); repeatable. The bundled suites are always
+    /// loaded: from ./suites when present, otherwise the copies built into the binary.
+    #[arg(long = "suites", value_name = "DIR")]
+    pub suites: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub suites: SuiteArgs,
+    /// Show only checks matching EXPR: a glob on the id, or FIELD:GLOB with FIELD one of id,
+    /// suite, tag, level, kind (e.g. `suite:aai`, `tag:tls`). Repeatable; matches are merged.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Vec<Filter>,
+    /// Output format; json is a stable array of objects for scripts.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Site profile (TOML).
+    #[arg(long, value_name = "SITE.toml")]
+    pub site: PathBuf,
+    #[command(flatten)]
+    pub options: RunOptionsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunOptionsArgs {
+    #[command(flatten)]
+    pub suites: SuiteArgs,
+    /// Bundle directory [default: reports/<site>/<UTC time>-<run id>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run only checks matching EXPR (and what they depend on); see `list --help`. Repeatable.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Vec<Filter>,
+    /// Leave out checks matching EXPR. Repeatable.
+    #[arg(long, value_name = "EXPR")]
+    pub skip: Vec<Filter>,
+    /// Checks running at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+    /// Time one check may take, in seconds (a manifest `timeout` overrides it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Time the whole run may take, in seconds; unfinished checks are reported as not run.
+    #[arg(long, value_name = "SECONDS")]
+    pub deadline: Option<f64>,
+    /// certify: an operator certifying a site (every check, no filters); self-test: a site
+    /// admin before asking; ci: nightly regression with plain output.
+    #[arg(long, value_enum, default_value = "self-test")]
+    pub mode: Mode,
+    /// With --mode ci: advisory failures also fail the run (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+    /// Sign SHA256SUMS with this ed25519 private key (PKCS#8 PEM, as made by
+    /// `openssl genpkey -algorithm ed25519`).
+    #[arg(long, value_name = "KEYFILE")]
+    pub sign: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub options: RunOptionsArgs,
+    /// Fault to switch on in the reference site, to see a failing run. Repeatable.
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub fault: Vec<Fault>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Bundle directory written by `run` or `demo`.
+    #[arg(value_name = "BUNDLE_DIR")]
+    pub bundle: PathBuf,
+    /// Trusted ed25519 public key (PEM); requires a signature made by its private key.
+    #[arg(long, value_name = "PUBKEY")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReferenceSiteArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Fault to switch on. Repeatable.
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub fault: Vec<Fault>,
+    /// Directory for the profile, CA and secrets [default: a new temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Parses arguments, runs the command and returns the exit code.
+pub fn main_impl() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::PASSED
+            };
+        }
+    };
+    init_tracing();
+    // VALIDATE-DISPATCH
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return exit::USAGE;
+        }
+    };
+    runtime.block_on(dispatch(cli.command))
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FEDCLOUD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+async fn dispatch(command: Command) -> i32 {
+    match command {
+        Command::List(args) => list(&args),
+        Command::Run(args) => run(args.site, args.options, None).await,
+        Command::Demo(args) => demo(args).await,
+        Command::Verify(args) => verify(&args),
+        Command::ReferenceSite(args) => serve_reference_site(args).await,
+        // VALIDATE-ARM
+    }
+}
+
+/// The bundled suites: ./suites when it exists, otherwise the copies built into the binary.
+fn load_catalog(extra: &[PathBuf]) -> Result<Catalog, crate::location::ConfigError> {
+    let local = Path::new("suites");
+    if local.is_dir() {
+        let mut dirs = vec![local.to_path_buf()];
+        dirs.extend(extra.iter().cloned());
+        return Catalog::load(&dirs);
+    }
+    let mut sources: Vec<(PathBuf, String)> = crate::manifest::BUILTIN
+        .iter()
+        .map(|(name, text)| {
+            (
+                PathBuf::from(format!("<built-in>/suites/{name}")),
+                (*text).to_owned(),
+            )
+        })
+        .collect();
+    for dir in extra {
+        let catalog_dir = Catalog::load(std::slice::from_ref(dir))?;
+        for suite in catalog_dir.suites {
+            let text = std::fs::read_to_string(&suite.path).unwrap_or_default();
+            sources.push((suite.path, text));
+        }
+    }
+    Catalog::from_sources(sources)
+}
+
+fn list(args: &ListArgs) -> i32 {
+    let catalog = match load_catalog(&args.suites.suites) {
+        Ok(catalog) => catalog,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return exit::USAGE;
+        }
+    };
+    let checks: Vec<_> = catalog
+        .checks
+        .iter()
+        .filter(|check| crate::filter::selects(&args.filter, &[], check))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        ListFormat::Json => serde_json::to_writer_pretty(&mut out, &checks)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
+        ListFormat::Text => checks.iter().try_for_each(|check| {
+            writeln!(
+                out,
+                "{:<40} {:<12} {:<9} {:<28} {}",
+                check.id,
+                check.suite,
+                check.level.as_str(),
+                check.tags.join(","),
+                check.title
+            )
+        }),
+    };
+    match written {
+        Ok(()) => exit::PASSED,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => exit::PASSED,
+        Err(err) => {
+            eprintln!("error: cannot write the list: {err}");
+            exit::USAGE
+        }
+    }
+}
+
+/// Cancels `token` on Ctrl-C, so the run stops and still writes its reports.
+fn cancel_on_interrupt(token: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping checks and writing the reports");
+            token.cancel();
+        }
+    });
+}
+
+async fn run(site: PathBuf, options: RunOptionsArgs, banner: Option<String>) -> i32 {
+    let catalog = match load_catalog(&options.suites.suites) {
+        Ok(catalog) => catalog,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return exit::USAGE;
+        }
+    };
+    if !(options.timeout > 0.0 && options.timeout.is_finite()) {
+        eprintln!(
+            "error: --timeout must be a positive number of seconds, not {}",
+            options.timeout
+        );
+        return exit::USAGE;
+    }
+    let cancel = CancellationToken::new();
+    cancel_on_interrupt(cancel.clone());
+    if let Some(banner) = banner {
+        eprintln!("{banner}");
+    }
+    let request = RunRequest {
+        catalog,
+        profile_path: site,
+        out: options.out,
+        filters: options.filter,
+        skips: options.skip,
+        jobs: options.jobs,
+        check_timeout: Duration::from_secs_f64(options.timeout),
+        deadline: options
+            .deadline
+            .filter(|d| *d > 0.0)
+            .map(Duration::from_secs_f64),
+        mode: options.mode,
+        strict: options.strict,
+        sign: options.sign,
+        secret_overrides: Vec::new(),
+        plain: options.mode == Mode::Ci,
+        cancel,
+    };
+    match session::run(request).await {
+        Ok(summary) => summary.exit_code,
+        Err(err @ (SetupError::Config(_) | SetupError::Usage(_) | SetupError::Output { .. })) => {
+            eprintln!("error: {err}");
+            exit::USAGE
+        }
+    }
+}
+
+async fn demo(args: DemoArgs) -> i32 {
+    let site = match reference_site::start(SiteOptions {
+        faults: args.fault.clone(),
+        ..SiteOptions::default()
+    })
+    .await
+    {
+        Ok(site) => site,
+        Err(err) => {
+            eprintln!("error: cannot start the reference site: {err}");
+            return exit::USAGE;
+        }
+    };
+    let banner = format!(
+        "reference site {} on {} (profile {})",
+        reference_site::SITE_NAME,
+        site.base_url,
+        site.profile_path.display()
+    );
+    let code = run(site.profile_path.clone(), args.options, Some(banner)).await;
+    drop(site);
+    code
+}
+
+fn verify(args: &VerifyArgs) -> i32 {
+    if !args.bundle.is_dir() {
+        eprintln!("error: {} is not a bundle directory", args.bundle.display());
+        return exit::USAGE;
+    }
+    let errors = crate::report::verify_bundle(&args.bundle, args.key.as_deref());
+    if errors.is_empty() {
+        println!("OK: {} is intact", args.bundle.display());
+        return exit::PASSED;
+    }
+    for error in &errors {
+        println!("MISMATCH {error}");
+    }
+    println!(
+        "FAILED: {} problem(s) in {}",
+        errors.len(),
+        args.bundle.display()
+    );
+    exit::FAILED
+}
+
+async fn serve_reference_site(args: ReferenceSiteArgs) -> i32 {
+    let site = match reference_site::start(SiteOptions {
+        listen: Some(args.listen),
+        faults: args.fault,
+        state_dir: args.state_dir,
+        ..SiteOptions::default()
+    })
+    .await
+    {
+        Ok(site) => site,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return exit::USAGE;
+        }
+    };
+    match std::fs::read_to_string(&site.profile_path) {
+        Ok(profile) => println!("{profile}"),
+        Err(err) => eprintln!(
+            "warning: cannot read {}: {err}",
+            site.profile_path.display()
+        ),
+    }
+    eprintln!(
+        "reference site on {}; profile at {}; press Ctrl-C to stop",
+        site.base_url,
+        site.profile_path.display()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    exit::PASSED
+}
