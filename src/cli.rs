@@ -180,6 +180,7 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -308,6 +309,7 @@ async fn run(site: PathBuf, options: RunOptionsArgs, banner: Option<String>) -> 
         sign: options.sign,
         secret_overrides: Vec::new(),
         plain: options.mode == Mode::Ci,
+        print_summary: true,
         cancel,
     };
     match session::run(request).await {

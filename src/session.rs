@@ -35,6 +35,8 @@ pub struct RunRequest {
     pub secret_overrides: Vec<(String, Secret)>,
     /// Plain lines instead of a progress bar.
     pub plain: bool,
+    /// Print the end-of-run summary on stdout.
+    pub print_summary: bool,
     pub cancel: CancellationToken,
 }
 
@@ -158,14 +160,16 @@ pub async fn run(request: RunRequest) -> Result<RunSummary, SetupError> {
         &redactor,
         request.sign.as_deref(),
     )?;
-    let mut stdout = std::io::stdout().lock();
-    let _ = terminal::print_summary(
-        &mut stdout,
-        &outcome.records,
-        verdict,
-        &bundle,
-        outcome.incomplete.as_deref(),
-    );
+    if request.print_summary {
+        let mut stdout = std::io::stdout().lock();
+        let _ = terminal::print_summary(
+            &mut stdout,
+            &outcome.records,
+            verdict,
+            &bundle,
+            outcome.incomplete.as_deref(),
+        );
+    }
     Ok(RunSummary {
         bundle,
         verdict,

@@ -123,19 +123,24 @@ pub async fn start(options: SiteOptions) -> Result<ReferenceSite, StartError> {
     let refresh_token = options.refresh_token.clone().unwrap_or_else(random_secret);
     let client_secret = options.client_secret.clone().unwrap_or_else(random_secret);
     let faults: HashSet<Fault> = options.faults.iter().copied().collect();
-    write_state(
-        &state_dir,
-        &base,
-        &pki,
-        &refresh_token,
-        &client_secret,
-        &faults,
-    )?;
+    let issuer = format!("{base}/oidc");
+    let signer = Signer::generate();
+    let no_entitlement_token =
+        identity::negative_token(&signer, &issuer, identity::NegativeToken::NoEntitlement);
+    let expired_token =
+        identity::negative_token(&signer, &issuer, identity::NegativeToken::Expired);
+    let secrets = Secrets {
+        refresh_token: &refresh_token,
+        client_secret: &client_secret,
+        no_entitlement_token: &no_entitlement_token,
+        expired_token: &expired_token,
+    };
+    write_state(&state_dir, &base, &pki, &secrets, &faults)?;
 
     let state = Arc::new(AppState {
-        issuer: format!("{base}/oidc"),
+        issuer,
         base: base.clone(),
-        signer: Signer::generate(),
+        signer,
         client_id: "reference-client".to_owned(),
         client_secret,
         refresh_token,
@@ -208,12 +213,21 @@ fn random_secret() -> String {
     hex::encode(bytes)
 }
 
+/// The credentials the reference site hands to the harness through owner-only files.
+struct Secrets<'a> {
+    refresh_token: &'a str,
+    client_secret: &'a str,
+    /// A genuine token of a user without any VO entitlement.
+    no_entitlement_token: &'a str,
+    /// A genuine token that expired ten minutes before start-up.
+    expired_token: &'a str,
+}
+
 fn write_state(
     dir: &Path,
     base: &str,
     pki: &pki::Pki,
-    refresh_token: &str,
-    client_secret: &str,
+    secrets: &Secrets<'_>,
     faults: &HashSet<Fault>,
 ) -> Result<(), StartError> {
     let state_error = |source: std::io::Error| StartError::State {
@@ -222,8 +236,14 @@ fn write_state(
     };
     std::fs::create_dir_all(dir.join("ca")).map_err(state_error)?;
     std::fs::write(dir.join("ca/reference-ca.pem"), &pki.ca_pem).map_err(state_error)?;
-    write_private(&dir.join("refresh_token"), refresh_token).map_err(state_error)?;
-    write_private(&dir.join("client_secret"), client_secret).map_err(state_error)?;
+    write_private(&dir.join("refresh_token"), secrets.refresh_token).map_err(state_error)?;
+    write_private(&dir.join("client_secret"), secrets.client_secret).map_err(state_error)?;
+    write_private(
+        &dir.join("no_entitlement_token"),
+        secrets.no_entitlement_token,
+    )
+    .map_err(state_error)?;
+    write_private(&dir.join("expired_token"), secrets.expired_token).map_err(state_error)?;
     let age_days = if faults.contains(&Fault::StaleAccounting) {
         40
     } else {
@@ -270,6 +290,8 @@ issuer = "{base}/oidc"
 client_id = "reference-client"
 client_secret = {{ command = ["cat", "{dir}/client_secret"] }}
 refresh_token = {{ command = ["cat", "{dir}/refresh_token"] }}
+no_entitlement_token = {{ command = ["cat", "{dir}/no_entitlement_token"] }}
+expired_token = {{ command = ["cat", "{dir}/expired_token"] }}
 
 [tls]
 trust_anchors = "{dir}/ca"

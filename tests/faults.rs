@@ -1,0 +1,168 @@
+//! Each reference-site fault fails exactly the check it targets, with a message a site admin
+//! can act on; every check that does not depend on it still passes.
+
+use std::collections::HashSet;
+
+use fedcloud_conformance::checks::Status;
+use fedcloud_conformance::reference_site::Fault;
+use libtest_mimic::{Arguments, Failed, Trial};
+
+mod common;
+
+/// A fault, the check it must break, the outcome and a phrase of the message.
+struct Case {
+    fault: Fault,
+    check: &'static str,
+    status: Status,
+    message: &'static str,
+    /// Other checks the same fault rightly breaks.
+    also: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        fault: Fault::Keystone500,
+        check: "aai.federated-unscoped-token",
+        status: Status::Failed,
+        message: "HTTP 500",
+        also: &[],
+    },
+    Case {
+        fault: Fault::AcceptForgedToken,
+        check: "aai.rejects-forged-token",
+        status: Status::Failed,
+        message: "a JWT signed by another key",
+        also: &[],
+    },
+    Case {
+        fault: Fault::WrongIssuer,
+        check: "aai.issuer-discovery",
+        status: Status::Failed,
+        message: "/other-realm",
+        also: &[],
+    },
+    Case {
+        fault: Fault::NoOpsProject,
+        check: "aai.ops-project",
+        status: Status::Failed,
+        message: "no project for ops",
+        also: &["aai.vo-projects"],
+    },
+    Case {
+        fault: Fault::GocdbWrongUrl,
+        check: "discovery.gocdb-keystone-url",
+        status: Status::Failed,
+        message: "keystone.old-name.example.org",
+        also: &[],
+    },
+    Case {
+        fault: Fault::HttpEndpoints,
+        check: "requirements.public-endpoints-https",
+        status: Status::Failed,
+        message: "is not https",
+        also: &[],
+    },
+    Case {
+        fault: Fault::SmallFlavors,
+        check: "capacity.monitoring-flavor",
+        status: Status::Failed,
+        message: "largest disk: 4 GB",
+        also: &[],
+    },
+    Case {
+        fault: Fault::InvalidJson,
+        check: "requirements.keystone-v3",
+        status: Status::Failed,
+        message: "invalid JSON",
+        also: &[],
+    },
+    Case {
+        fault: Fault::OversizedBody,
+        check: "requirements.keystone-v3",
+        status: Status::Error,
+        message: "exceeds 8388608 bytes",
+        also: &[],
+    },
+    Case {
+        fault: Fault::StaleAccounting,
+        check: "accounting.records-fresh",
+        status: Status::Failed,
+        message: "days",
+        also: &[],
+    },
+];
+
+fn run_case(case: &Case) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let out = tempfile::tempdir()?;
+    let scenario = common::Scenario {
+        faults: vec![case.fault],
+        ..Default::default()
+    };
+    let summary = runtime.block_on(common::run_scenario(scenario, out.path()));
+    let report = &summary.report;
+    let target = common::entry(report, case.check);
+    if target.status != case.status {
+        return Err(format!(
+            "{} is {:?} ({}), expected {:?}",
+            case.check, target.status, target.message, case.status
+        )
+        .into());
+    }
+    if !target.message.contains(case.message) {
+        return Err(format!(
+            "{} message {:?} lacks {:?}",
+            case.check, target.message, case.message
+        )
+        .into());
+    }
+    // Everything that neither is the target nor depends on it, directly or not, must pass.
+    let mut affected = dependents(report, case.check);
+    for other in case.also {
+        affected.extend(dependents(report, other));
+    }
+    for check in &report.checks {
+        if affected.contains(check.id.as_str()) || check.level == "advisory" {
+            continue;
+        }
+        if check.status != Status::Passed {
+            return Err(format!(
+                "{} is {:?} ({}) although the fault targets {}",
+                check.id, check.status, check.message, case.check
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// `id` and every check that depends on it.
+fn dependents<'a>(
+    report: &'a fedcloud_conformance::report::ReportJson,
+    id: &'a str,
+) -> HashSet<&'a str> {
+    let mut set: HashSet<&str> = HashSet::from([id]);
+    loop {
+        let before = set.len();
+        for check in &report.checks {
+            if check.depends_on.iter().any(|d| set.contains(d.as_str())) {
+                set.insert(check.id.as_str());
+            }
+        }
+        if set.len() == before {
+            return set;
+        }
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = CASES
+        .iter()
+        .map(|case| {
+            let name = format!("{:?}", case.fault).to_lowercase();
+            Trial::test(name, move || run_case(case))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
