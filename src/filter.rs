@@ -99,6 +99,8 @@ mod tests {
             depends_on: Vec::new(),
             timeout: None,
             source: String::new(),
+            id_span: 0..0,
+            source_index: 0,
         }
     }
 

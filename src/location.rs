@@ -57,10 +57,14 @@ impl ConfigError {
     /// is already given.
     pub fn from_toml(path: &Path, source: &str, err: &toml::de::Error) -> Self {
         let message = err.message().trim().to_owned();
-        let mut error = ConfigError::at(path, source, err.span(), message.clone());
+        // A missing top-level table has no place in the file; toml points at offset 0.
+        let span = err
+            .span()
+            .filter(|span| !(span.start == 0 && message.starts_with("missing field")));
+        let mut error = ConfigError::at(path, source, span, message.clone());
         if message.starts_with("unknown field") {
             error = error.with_hint(
-                "remove the key or fix its spelling; the expected keys are listed above",
+                "remove the key or fix its spelling; the message lists the expected keys",
             );
         }
         error
@@ -89,6 +93,34 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// The byte span of `key` inside the `[section]` table of TOML text (`section` empty for the
+/// top level), found by reading lines. Comments and other tables are skipped.
+pub fn find_key(source: &str, section: &str, key: &str) -> Option<Range<usize>> {
+    let mut current = String::new();
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            current = header
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+        } else if current == section
+            && trimmed.starts_with(key)
+            && trimmed[key.len()..].trim_start().starts_with('=')
+        {
+            let start = offset + indent;
+            return Some(start..start + key.len());
+        }
+        offset += line.len();
+    }
+    None
+}
 
 /// Converts a byte offset into a 1-based line and character column.
 pub fn line_column(source: &str, offset: usize) -> (usize, usize) {

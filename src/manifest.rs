@@ -97,6 +97,11 @@ pub struct CheckSpec {
     pub timeout: Option<f64>,
     /// Manifest file and line, so a reader can go from a report to the declaration.
     pub source: String,
+    /// Byte span of the id in its manifest and the manifest's index, for located errors.
+    #[serde(skip)]
+    pub id_span: std::ops::Range<usize>,
+    #[serde(skip)]
+    pub source_index: usize,
 }
 
 /// One suite: its name, title and checks in manifest order.
@@ -185,7 +190,7 @@ impl Catalog {
                     return Err(ConfigError::at(
                         path,
                         text,
-                        find_span(text, &format!("\"{}\"", spec.id)),
+                        Some(spec.id_span.clone()),
                         format!(
                             "duplicate check id `{}` (first declared at {source})",
                             spec.id
@@ -214,14 +219,11 @@ impl Catalog {
         }
         if let Some(cycle) = find_cycle(&checks) {
             let first = &checks[declared[&cycle[0]]];
-            let (path, text) = sources
-                .iter()
-                .find(|(path, _)| first.source.starts_with(&path.display().to_string()))
-                .expect("every check comes from a loaded manifest");
+            let (path, text) = &sources[first.source_index];
             return Err(ConfigError::at(
                 path,
                 text,
-                find_span(text, &format!("\"{}\"", cycle[0])),
+                Some(first.id_span.clone()),
                 format!("dependency cycle: {}", cycle.join(" -> ")),
             )
             .with_hint("remove one of the depends_on entries in the cycle"));
@@ -258,7 +260,7 @@ fn validate_check(
         return Err(ConfigError::at(
             path,
             text,
-            Some(id_span),
+            Some(id_span.clone()),
             format!("invalid check id `{id}`"),
         )
         .with_hint(format!(
@@ -299,7 +301,7 @@ fn validate_check(
         return Err(ConfigError::at(
             path,
             text,
-            Some(id_span),
+            Some(id_span.clone()),
             format!(
                 "check `{id}` has timeout {timeout}, which is not a positive number of seconds"
             ),
@@ -327,6 +329,8 @@ fn validate_check(
         depends_on,
         timeout: raw.timeout,
         source: format!("{}:{line}", path.display()),
+        id_span,
+        source_index,
     })
 }
 
@@ -335,10 +339,6 @@ fn valid_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-}
-
-fn find_span(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
-    text.rfind(needle).map(|start| start..start + needle.len())
 }
 
 /// Returns one dependency cycle as a list of ids (first id repeated at the end), if any.

@@ -107,7 +107,7 @@ fn default_scopes() -> Vec<String> {
         .to_vec()
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSection {
     /// Directory of trusted CA certificates in PEM (the IGTF bundle).
@@ -119,6 +119,16 @@ pub struct TlsSection {
     /// Days before expiry at which a certificate is reported as a warning.
     #[serde(default = "default_expiry_warning_days")]
     pub expiry_warning_days: u32,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        TlsSection {
+            trust_anchors: None,
+            public_roots: false,
+            expiry_warning_days: default_expiry_warning_days(),
+        }
+    }
 }
 
 fn default_expiry_warning_days() -> u32 {
@@ -209,20 +219,28 @@ impl SiteProfile {
     }
 
     fn check(&self, path: &Path, source: &str) -> Result<(), ConfigError> {
-        let locate = |key: &str, message: String| {
-            let offset = source.find(key).map(|start| start..start + key.len());
-            ConfigError::at(path, source, offset, message)
+        let locate = |section: &str, key: &str, message: String| {
+            let span = crate::location::find_key(source, section, key);
+            ConfigError::at(path, source, span, message)
         };
         if !self.site.vos.iter().any(|vo| vo == OPS_VO) {
-            return Err(
-                locate("vos", format!("site.vos must include the `{OPS_VO}` VO"))
-                    .with_hint("EGI's monitoring runs as the ops VO; add \"ops\" to site.vos"),
-            );
-        }
-        if url::Url::parse(&self.keystone.url).is_err() {
             return Err(locate(
+                "site",
+                "vos",
+                format!("site.vos must include the `{OPS_VO}` VO"),
+            )
+            .with_hint("EGI's monitoring runs as the ops VO; add \"ops\" to site.vos"));
+        }
+        let keystone_ok = url::Url::parse(&self.keystone.url)
+            .is_ok_and(|url| matches!(url.scheme(), "https" | "http") && url.host().is_some());
+        if !keystone_ok {
+            return Err(locate(
+                "keystone",
                 "url",
-                format!("keystone.url `{}` is not a valid URL", self.keystone.url),
+                format!(
+                    "keystone.url `{}` is not a valid http(s) URL",
+                    self.keystone.url
+                ),
             )
             .with_hint("write it as https://host:port/v3"));
         }
@@ -231,7 +249,7 @@ impl SiteProfile {
                 if let Some(secret) = source_opt {
                     secret
                         .validate()
-                        .map_err(|err| locate(name, format!("oidc.{name}: {err}")))?;
+                        .map_err(|err| locate("oidc", name, format!("oidc.{name}: {err}")))?;
                 }
             }
         }
@@ -240,10 +258,12 @@ impl SiteProfile {
             && gocdb.site_file.is_none()
             && gocdb.service_endpoint_file.is_none()
         {
-            return Err(
-                locate("[gocdb]", "gocdb needs pi_url or local PI files".to_owned())
-                    .with_hint("set gocdb.pi_url, or site_file and service_endpoint_file"),
-            );
+            return Err(locate(
+                "gocdb",
+                "",
+                "gocdb needs pi_url or local PI files".to_owned(),
+            )
+            .with_hint("set gocdb.pi_url, or site_file and service_endpoint_file"));
         }
         Ok(())
     }
@@ -311,7 +331,7 @@ url = "https://keystone.example.org:5000/v3"
     fn unknown_key_is_located() {
         let source = format!("{MINIMAL}\n[network]\nportz = [1]\n");
         let err = SiteProfile::parse(Path::new("p.toml"), &source).unwrap_err();
-        assert_eq!(err.line, 11, "{err}");
+        assert_eq!(err.line, 10, "{err}");
         assert!(err.message.contains("unknown field `portz`"), "{err}");
     }
 
