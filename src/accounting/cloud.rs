@@ -1,0 +1,627 @@
+//! APEL cloud message parser that reproduces the APEL 2.5.0 loader's record parsing.
+//!
+//! The loader splits the body on the literal `%%` anywhere in the text, strips each chunk, skips
+//! empty ones, splits every line at its first `:`, strips key and value, keeps the last value of
+//! a repeated key, and then checks each key in order of first appearance. The first error in the
+//! first bad record rejects the whole message. This module reports every error it finds, in that
+//! order, so the first one is APEL's.
+
+use memchr::{memchr, memmem};
+
+use super::python::{self, PyInt};
+use super::rules;
+
+/// APEL's header type for cloud VM messages.
+pub(crate) const HEADER_TYPE: &str = "APEL-cloud-message";
+
+/// Value type APEL checks for a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Text,
+    Int,
+    Float,
+    Time,
+}
+
+/// Fields of APEL's CloudRecord, in its message field order, followed by the VO fields that it
+/// accepts but recomputes from FQAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    RecordCreateTime,
+    VmUuid,
+    SiteName,
+    CloudComputeService,
+    MachineName,
+    LocalUserId,
+    LocalGroupId,
+    GlobalUserName,
+    Fqan,
+    Status,
+    StartTime,
+    EndTime,
+    SuspendDuration,
+    WallDuration,
+    CpuDuration,
+    CpuCount,
+    NetworkType,
+    NetworkInbound,
+    NetworkOutbound,
+    PublicIpCount,
+    Memory,
+    Disk,
+    BenchmarkType,
+    Benchmark,
+    StorageRecordId,
+    ImageId,
+    CloudType,
+    Vo,
+    VoGroup,
+    VoRole,
+}
+
+pub(crate) const FIELD_COUNT: usize = 30;
+
+const FIELD_TABLE: [(Field, &str, Kind); FIELD_COUNT] = [
+    (Field::RecordCreateTime, "RecordCreateTime", Kind::Time),
+    (Field::VmUuid, "VMUUID", Kind::Text),
+    (Field::SiteName, "SiteName", Kind::Text),
+    (
+        Field::CloudComputeService,
+        "CloudComputeService",
+        Kind::Text,
+    ),
+    (Field::MachineName, "MachineName", Kind::Text),
+    (Field::LocalUserId, "LocalUserId", Kind::Text),
+    (Field::LocalGroupId, "LocalGroupId", Kind::Text),
+    (Field::GlobalUserName, "GlobalUserName", Kind::Text),
+    (Field::Fqan, "FQAN", Kind::Text),
+    (Field::Status, "Status", Kind::Text),
+    (Field::StartTime, "StartTime", Kind::Time),
+    (Field::EndTime, "EndTime", Kind::Time),
+    (Field::SuspendDuration, "SuspendDuration", Kind::Int),
+    (Field::WallDuration, "WallDuration", Kind::Int),
+    (Field::CpuDuration, "CpuDuration", Kind::Int),
+    (Field::CpuCount, "CpuCount", Kind::Float),
+    (Field::NetworkType, "NetworkType", Kind::Text),
+    (Field::NetworkInbound, "NetworkInbound", Kind::Int),
+    (Field::NetworkOutbound, "NetworkOutbound", Kind::Int),
+    (Field::PublicIpCount, "PublicIPCount", Kind::Int),
+    (Field::Memory, "Memory", Kind::Int),
+    (Field::Disk, "Disk", Kind::Int),
+    (Field::BenchmarkType, "BenchmarkType", Kind::Text),
+    (Field::Benchmark, "Benchmark", Kind::Float),
+    (Field::StorageRecordId, "StorageRecordId", Kind::Text),
+    (Field::ImageId, "ImageId", Kind::Text),
+    (Field::CloudType, "CloudType", Kind::Text),
+    (Field::Vo, "VO", Kind::Text),
+    (Field::VoGroup, "VOGroup", Kind::Text),
+    (Field::VoRole, "VORole", Kind::Text),
+];
+
+/// Keys APEL silently drops.
+pub(crate) const IGNORED_KEYS: [&str; 4] = [
+    "UpdateTime",
+    "MeasurementTime",
+    "MeasurementMonth",
+    "MeasurementYear",
+];
+
+/// Fields APEL requires, in the order it checks them.
+const MANDATORY: [Field; 2] = [Field::VmUuid, Field::SiteName];
+
+impl Field {
+    /// Returns the APEL key.
+    pub(crate) fn name(self) -> &'static str {
+        FIELD_TABLE[self as usize].1
+    }
+
+    pub(crate) fn kind(self) -> Kind {
+        FIELD_TABLE[self as usize].2
+    }
+
+    /// Looks up an APEL key; keys are case-sensitive.
+    pub(crate) fn from_key(key: &str) -> Option<Self> {
+        // Comparing the length first keeps the common case to one or two string compares.
+        FIELD_TABLE
+            .iter()
+            .find(|(_, name, _)| name.len() == key.len() && *name == key)
+            .map(|(field, _, _)| *field)
+    }
+}
+
+/// A field value after APEL's type check.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Value {
+    /// `none`, `null` or empty, in any case.
+    Null,
+    Text,
+    Int(PyInt),
+    Float(f64),
+    Time(i64),
+    /// Failed APEL's check; the error is in the record's errors.
+    Invalid,
+}
+
+/// The last value of a key in a record, with where it stands.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot<'a> {
+    pub(crate) raw: &'a str,
+    pub(crate) line: usize,
+    pub(crate) value: Value,
+}
+
+/// A reason the loader rejects the message.
+#[derive(Debug, Clone)]
+pub(crate) struct LoaderError {
+    pub(crate) rule: &'static str,
+    pub(crate) line: Option<usize>,
+    pub(crate) field: Option<String>,
+    /// Exception text as APEL stores it after `Parsing unsuccessful: `.
+    pub(crate) apel_text: String,
+    /// The same in a site admin's words.
+    pub(crate) explanation: String,
+}
+
+/// A repeated key: APEL keeps the later value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DuplicateKey<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) dropped: &'a str,
+    pub(crate) dropped_line: usize,
+    pub(crate) kept: &'a str,
+    pub(crate) kept_line: usize,
+}
+
+/// One record as the loader sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct CloudRecord<'a> {
+    /// 1-based position in the message.
+    pub(crate) number: usize,
+    /// Line of the record's first key.
+    pub(crate) line: usize,
+    slots: [Option<Slot<'a>>; FIELD_COUNT],
+    pub(crate) errors: Vec<LoaderError>,
+    pub(crate) duplicates: Vec<DuplicateKey<'a>>,
+    /// Ignored keys with their lines.
+    pub(crate) ignored: Vec<(&'a str, usize)>,
+}
+
+impl<'a> CloudRecord<'a> {
+    pub(crate) fn slot(&self, field: Field) -> Option<&Slot<'a>> {
+        self.slots[field as usize].as_ref()
+    }
+
+    /// Returns the raw text of a field unless it is absent or a null token.
+    pub(crate) fn text(&self, field: Field) -> Option<&'a str> {
+        self.slot(field)
+            .filter(|slot| slot.value != Value::Null)
+            .map(|slot| slot.raw)
+    }
+
+    pub(crate) fn line_of(&self, field: Field) -> Option<usize> {
+        self.slot(field).map(|slot| slot.line)
+    }
+
+    pub(crate) fn int(&self, field: Field) -> Option<PyInt> {
+        match self.slot(field)?.value {
+            Value::Int(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn float(&self, field: Field) -> Option<f64> {
+        match self.slot(field)?.value {
+            Value::Float(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn time(&self, field: Field) -> Option<i64> {
+        match self.slot(field)?.value {
+            Value::Time(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Iterates over the fields present, with their slots.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (Field, &Slot<'a>)> {
+        FIELD_TABLE
+            .iter()
+            .zip(self.slots.iter())
+            .filter_map(|((field, _, _), slot)| slot.as_ref().map(|slot| (*field, slot)))
+    }
+}
+
+/// Key of a record line, in order of first appearance.
+#[derive(Debug, Clone, Copy)]
+enum SeenKey<'a> {
+    Known(Field),
+    Unknown(&'a str, usize),
+}
+
+/// Iterates over the records of a cloud message body (the text after the header line, with
+/// `\n` line breaks only), one at a time, so a huge message never has all its records in memory.
+pub(crate) struct CloudRecords<'a> {
+    body: &'a str,
+    position: usize,
+    line: usize,
+    number: usize,
+    finder: memmem::Finder<'static>,
+}
+
+impl<'a> CloudRecords<'a> {
+    /// Starts at `body`, whose first line is line `first_line` of the message file.
+    pub(crate) fn new(body: &'a str, first_line: usize) -> Self {
+        Self {
+            body,
+            position: 0,
+            line: first_line,
+            number: 0,
+            finder: memmem::Finder::new(b"%%"),
+        }
+    }
+
+    /// Returns the next non-empty chunk and the line it starts on.
+    fn next_chunk(&mut self) -> Option<(&'a str, usize)> {
+        while self.position <= self.body.len() {
+            let rest = &self.body[self.position..];
+            let end = self.finder.find(rest.as_bytes()).unwrap_or(rest.len());
+            let chunk = &rest[..end];
+            let start_line = self.line;
+            self.line += memchr::memchr_iter(b'\n', chunk.as_bytes()).count();
+            // `%%` is ASCII, so both cut points are character boundaries.
+            self.position += end + 2;
+            if !python::strip(chunk).is_empty() {
+                return Some((chunk, start_line));
+            }
+        }
+        None
+    }
+}
+
+impl<'a> Iterator for CloudRecords<'a> {
+    type Item = CloudRecord<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (chunk, start_line) = self.next_chunk()?;
+        self.number += 1;
+        Some(parse_record(chunk, start_line, self.number))
+    }
+}
+
+/// Splits a chunk into lines with their line numbers, dropping the blank lines at either end as
+/// the loader's `strip()` does.
+fn record_lines(chunk: &str, start_line: usize) -> impl Iterator<Item = (&str, usize)> {
+    let mut lines: Vec<(&str, usize)> = Vec::new();
+    let mut rest = chunk;
+    let mut line = start_line;
+    loop {
+        match memchr(b'\n', rest.as_bytes()) {
+            Some(end) => {
+                lines.push((&rest[..end], line));
+                rest = &rest[end + 1..];
+                line += 1;
+            }
+            None => {
+                lines.push((rest, line));
+                break;
+            }
+        }
+    }
+    let first = lines
+        .iter()
+        .position(|(text, _)| !python::strip(text).is_empty());
+    let last = lines
+        .iter()
+        .rposition(|(text, _)| !python::strip(text).is_empty());
+    let range = match (first, last) {
+        (Some(first), Some(last)) => first..last + 1,
+        _ => 0..0,
+    };
+    lines.into_iter().skip(range.start).take(range.len())
+}
+
+fn parse_record(chunk: &str, start_line: usize, number: usize) -> CloudRecord<'_> {
+    let mut record = CloudRecord {
+        number,
+        line: start_line,
+        slots: [None; FIELD_COUNT],
+        errors: Vec::new(),
+        duplicates: Vec::new(),
+        ignored: Vec::new(),
+    };
+    let mut order: Vec<SeenKey<'_>> = Vec::with_capacity(24);
+    let mut first = true;
+    for (text, line) in record_lines(chunk, start_line) {
+        if first {
+            record.line = line;
+            first = false;
+        }
+        let Some(colon) = memchr(b':', text.as_bytes()) else {
+            record.errors.push(no_colon_error(text, line));
+            continue;
+        };
+        let key = python::strip(&text[..colon]);
+        let raw = python::strip(&text[colon + 1..]);
+        store_line(&mut record, &mut order, key, raw, line);
+    }
+    check_values(&mut record, &order);
+    check_mandatory(&mut record);
+    record
+}
+
+fn no_colon_error(text: &str, line: usize) -> LoaderError {
+    let what = if python::strip(text).is_empty() {
+        "is blank inside a record".to_owned()
+    } else {
+        format!("'{}' has no ':'", python::shorten(text, 60))
+    };
+    LoaderError {
+        rule: rules::CLOUD_SYNTAX,
+        line: Some(line),
+        field: None,
+        apel_text: "Message header is incorrect: not enough values to unpack (expected 2, got 1)"
+            .to_owned(),
+        explanation: format!(
+            "line {line} {what}; every record line must be 'Key: value' (APEL calls this a \
+             header error although it is in the record body)"
+        ),
+    }
+}
+
+fn store_line<'a>(
+    record: &mut CloudRecord<'a>,
+    order: &mut Vec<SeenKey<'a>>,
+    key: &'a str,
+    raw: &'a str,
+    line: usize,
+) {
+    let Some(field) = Field::from_key(key) else {
+        if IGNORED_KEYS.contains(&key) {
+            record.ignored.push((key, line));
+        } else if !order
+            .iter()
+            .any(|seen| matches!(seen, SeenKey::Unknown(k, _) if *k == key))
+        {
+            order.push(SeenKey::Unknown(key, line));
+        }
+        return;
+    };
+    let slot = &mut record.slots[field as usize];
+    match slot {
+        Some(previous) => {
+            record.duplicates.push(DuplicateKey {
+                key: field.name(),
+                dropped: previous.raw,
+                dropped_line: previous.line,
+                kept: raw,
+                kept_line: line,
+            });
+            previous.raw = raw;
+            previous.line = line;
+        }
+        None => {
+            *slot = Some(Slot {
+                raw,
+                line,
+                value: Value::Invalid,
+            });
+            order.push(SeenKey::Known(field));
+        }
+    }
+}
+
+fn is_null_token(raw: &str) -> bool {
+    raw.is_empty() || raw.eq_ignore_ascii_case("none") || raw.eq_ignore_ascii_case("null")
+}
+
+fn check_values(record: &mut CloudRecord<'_>, order: &[SeenKey<'_>]) {
+    for seen in order {
+        match *seen {
+            SeenKey::Unknown(key, line) => record.errors.push(LoaderError {
+                rule: rules::CLOUD_FIELDS,
+                line: Some(line),
+                field: Some(key.to_owned()),
+                apel_text: format!("Unknown field: {key}"),
+                explanation: format!(
+                    "'{}' is not a field of APEL cloud records (keys are case-sensitive)",
+                    python::shorten(key, 60)
+                ),
+            }),
+            SeenKey::Known(field) => {
+                let Some(slot) = record.slots[field as usize].as_mut() else {
+                    continue;
+                };
+                match checked_value(field, slot.raw) {
+                    Ok(value) => slot.value = value,
+                    Err(error) => {
+                        let mut error = error;
+                        error.line = Some(slot.line);
+                        record.errors.push(error);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Checks one value like APEL's `checked_value`, returning the typed value.
+fn checked_value(field: Field, raw: &str) -> Result<Value, LoaderError> {
+    let name = field.name();
+    if is_null_token(raw) {
+        if MANDATORY.contains(&field) {
+            return Err(loader_error(
+                rules::CLOUD_MANDATORY,
+                field,
+                format!("NULL in mandatory field: {name}"),
+                format!("{name} is empty or a null token ('{raw}'); APEL requires a value"),
+            ));
+        }
+        return Ok(Value::Null);
+    }
+    let shown = python::shorten(raw, 60);
+    match field.kind() {
+        Kind::Text => Ok(Value::Text),
+        Kind::Int => python::parse_int(raw).map(Value::Int).ok_or_else(|| {
+            loader_error(
+                rules::CLOUD_TYPES,
+                field,
+                format!("Invalid int value {raw} in field {name}"),
+                format!("{name} is '{shown}'; it must be a whole number in base 10"),
+            )
+        }),
+        Kind::Float => python::parse_float(raw).map(Value::Float).ok_or_else(|| {
+            loader_error(
+                rules::CLOUD_TYPES,
+                field,
+                format!("Invalid float value {raw} in field {name}"),
+                format!("{name} is '{shown}'; it must be a number such as 2 or 0.5"),
+            )
+        }),
+        Kind::Time => python::parse_apel_datetime(raw)
+            .map(Value::Time)
+            .map_err(|text| {
+                loader_error(
+                    rules::CLOUD_TYPES,
+                    field,
+                    text,
+                    format!(
+                        "{name} is '{shown}'; it must be Unix seconds between years 1 and 9999 \
+                     (or YYYY-MM-DDTHH:MM:SSZ)"
+                    ),
+                )
+            }),
+    }
+}
+
+fn loader_error(
+    rule: &'static str,
+    field: Field,
+    apel_text: String,
+    explanation: String,
+) -> LoaderError {
+    LoaderError {
+        rule,
+        line: None,
+        field: Some(field.name().to_owned()),
+        apel_text,
+        explanation,
+    }
+}
+
+fn check_mandatory(record: &mut CloudRecord<'_>) {
+    for field in MANDATORY {
+        if record.slot(field).is_none() {
+            let name = field.name();
+            record.errors.push(LoaderError {
+                rule: rules::CLOUD_MANDATORY,
+                line: None,
+                field: Some(name.to_owned()),
+                apel_text: format!("Mandatory field {name} not specified."),
+                explanation: format!("{name} is missing; APEL requires it in every record"),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(body: &str) -> Vec<CloudRecord<'_>> {
+        CloudRecords::new(body, 2).collect()
+    }
+
+    #[test]
+    fn splits_on_percent_pairs_anywhere() {
+        let parsed = records("VMUUID: a\nSiteName: S\n%%\nVMUUID: b %% SiteName: T\n%%\n");
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed[1].text(Field::VmUuid), Some("b"));
+        assert_eq!(parsed[1].line, 5);
+        assert_eq!(parsed[2].line, 5);
+        assert!(
+            parsed[2]
+                .errors
+                .iter()
+                .any(|e| e.field.as_deref() == Some("VMUUID"))
+        );
+    }
+
+    #[test]
+    fn last_duplicate_wins() {
+        let parsed = records("VMUUID: a\nSiteName: S\nStatus: completed\nStatus: started\n");
+        let record = &parsed[0];
+        assert_eq!(record.text(Field::Status), Some("started"));
+        assert_eq!(record.duplicates.len(), 1);
+        assert_eq!(record.duplicates[0].dropped, "completed");
+        assert_eq!(record.duplicates[0].kept_line, 5);
+    }
+
+    #[test]
+    fn first_error_follows_key_order() {
+        let parsed = records("Foo: x\nWallDuration: 1.5\nVMUUID: a\nSiteName: S\n");
+        let texts: Vec<_> = parsed[0]
+            .errors
+            .iter()
+            .map(|e| e.apel_text.as_str())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "Unknown field: Foo",
+                "Invalid int value 1.5 in field WallDuration"
+            ]
+        );
+    }
+
+    #[test]
+    fn null_tokens_and_mandatory_fields() {
+        let parsed = records("VMUUID: NuLL\nFQAN: None\n");
+        let texts: Vec<_> = parsed[0]
+            .errors
+            .iter()
+            .map(|e| e.apel_text.as_str())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "NULL in mandatory field: VMUUID",
+                "Mandatory field SiteName not specified."
+            ]
+        );
+        assert_eq!(parsed[0].text(Field::Fqan), None);
+    }
+
+    #[test]
+    fn blank_line_inside_record_is_an_error() {
+        let parsed = records("\n\nVMUUID: a\n\nSiteName: S\n\n");
+        assert_eq!(parsed[0].line, 4);
+        assert_eq!(parsed[0].errors.len(), 1);
+        assert_eq!(parsed[0].errors[0].line, Some(5));
+        assert_eq!(parsed[0].errors[0].rule, rules::CLOUD_SYNTAX);
+    }
+
+    #[test]
+    fn types_are_checked() {
+        let parsed = records(
+            "VMUUID: a\nSiteName: S\nCpuCount: 2.5\nMemory: 1_024\nStartTime: 2024-03-01T01:00:00Z\n\
+             EndTime: -1\nBenchmark: x\n",
+        );
+        let record = &parsed[0];
+        assert_eq!(record.float(Field::CpuCount), Some(2.5));
+        assert_eq!(record.int(Field::Memory), Some(PyInt::Value(1024)));
+        assert_eq!(record.time(Field::StartTime), Some(1_709_254_800));
+        assert_eq!(record.time(Field::EndTime), Some(-1));
+        assert_eq!(
+            record.errors[0].apel_text,
+            "Invalid float value x in field Benchmark"
+        );
+    }
+
+    #[test]
+    fn ignored_and_vo_keys_are_accepted() {
+        let parsed = records("VMUUID: a\nSiteName: S\nMeasurementTime: 5\nVO: x\n");
+        assert!(parsed[0].errors.is_empty());
+        assert_eq!(parsed[0].ignored, [("MeasurementTime", 4)]);
+    }
+}

@@ -1,0 +1,371 @@
+//! Python 3 string, number and time semantics that APEL's loader applies to message text.
+//!
+//! APEL 2.5.0 is written in Python: it uses `str.strip()`, `str.splitlines()`, `int()`,
+//! `float()` and `datetime.utcfromtimestamp()` on every field. Agreeing with its verdicts means
+//! agreeing with those functions, including their exact error texts.
+
+use std::borrow::Cow;
+
+use memchr::{memchr, memchr3};
+
+/// Returns true for the characters Python's `str.isspace()` accepts, which `str.strip()` removes.
+/// Python also counts the ASCII separators U+001C to U+001F, unlike Rust's `char::is_whitespace`.
+pub(crate) fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Strips like Python's `str.strip()` with no argument.
+pub(crate) fn strip(text: &str) -> &str {
+    text.trim_matches(is_space)
+}
+
+/// Returns true when `text` contains a line boundary of `str.splitlines()` other than `\n`.
+fn has_other_line_breaks(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if memchr3(b'\r', 0x0b, 0x0c, bytes).is_some() || memchr3(0x1c, 0x1d, 0x1e, bytes).is_some() {
+        return true;
+    }
+    // U+0085, U+2028 and U+2029 start with these lead bytes in UTF-8.
+    (memchr(0xc2, bytes).is_some() || memchr(0xe2, bytes).is_some())
+        && text.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+}
+
+/// Rewrites every `str.splitlines()` boundary (`\r\n`, `\r`, `\v`, `\f`, `\x1c`-`\x1e`, U+0085,
+/// U+2028, U+2029) as `\n`, which is what the SSM receiver does before the loader sees the text.
+pub(crate) fn normalize_line_breaks(text: &str) -> Cow<'_, str> {
+    if !has_other_line_breaks(text) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            '\u{0b}' | '\u{0c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => out.push('\n'),
+            other => out.push(other),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Integer value as Python's `int()` reads it; Python integers have no size limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PyInt {
+    Value(i128),
+    /// Beyond the range of `i128`, so beyond every database column.
+    Huge {
+        negative: bool,
+    },
+}
+
+impl PyInt {
+    /// Returns the value when it fits in an `i64`.
+    pub(crate) fn as_i64(self) -> Option<i64> {
+        match self {
+            Self::Value(value) => i64::try_from(value).ok(),
+            Self::Huge { .. } => None,
+        }
+    }
+}
+
+/// Checks ASCII digits with single underscores between them, as Python 3.6+ allows in numbers.
+fn is_digit_part(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || !bytes[0].is_ascii_digit() || !bytes[bytes.len() - 1].is_ascii_digit() {
+        return false;
+    }
+    bytes.iter().all(|b| b.is_ascii_digit() || *b == b'_') && !text.contains("__")
+}
+
+/// Parses an already stripped value like Python's `int(value)` in base 10.
+// TODO: Python's int() also accepts non-ASCII decimal digits (Unicode category Nd, such as
+// U+0663); they are rejected here, so such a value gets a verdict different from APEL's.
+pub(crate) fn parse_int(text: &str) -> Option<PyInt> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if !is_digit_part(digits) {
+        return None;
+    }
+    let mut value: i128 = 0;
+    for b in digits.bytes().filter(|b| *b != b'_') {
+        let digit = i128::from(b - b'0');
+        match value.checked_mul(10).and_then(|v| v.checked_add(digit)) {
+            Some(next) => value = next,
+            None => return Some(PyInt::Huge { negative }),
+        }
+    }
+    Some(PyInt::Value(if negative { -value } else { value }))
+}
+
+/// Parses an already stripped value like Python's `float(value)`.
+pub(crate) fn parse_float(text: &str) -> Option<f64> {
+    let (negative, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = body.to_ascii_lowercase();
+    let magnitude = match lower.as_str() {
+        "inf" | "infinity" => f64::INFINITY,
+        "nan" => f64::NAN,
+        _ => {
+            if !is_decimal_literal(&lower) {
+                return None;
+            }
+            lower.replace('_', "").parse::<f64>().ok()?
+        }
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Checks Python's float grammar without sign: `digits [. [digits]] | . digits`, then an
+/// optional exponent.
+fn is_decimal_literal(text: &str) -> bool {
+    let (mantissa, exponent) = match text.find('e') {
+        Some(index) => (&text[..index], Some(&text[index + 1..])),
+        None => (text, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", fraction)) => is_digit_part(fraction),
+        Some((whole, "")) => is_digit_part(whole),
+        Some((whole, fraction)) => is_digit_part(whole) && is_digit_part(fraction),
+        None => is_digit_part(mantissa),
+    };
+    let exponent_ok = match exponent {
+        None => true,
+        Some(exp) => is_digit_part(exp.strip_prefix(['+', '-']).unwrap_or(exp)),
+    };
+    mantissa_ok && exponent_ok
+}
+
+/// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day).
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Converts a proleptic Gregorian date to days since 1970-01-01.
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Checks an epoch the way `datetime.utcfromtimestamp()` on 64-bit Linux does, returning the
+/// Python exception text on failure.
+// NOTE: only the "year N is out of range" text was observed from APEL 2.5.0; the two other
+// texts are CPython's and glibc's messages for the larger ranges, not observed through APEL.
+pub(crate) fn check_utc_timestamp(value: PyInt) -> Result<i64, String> {
+    const TIME_T_RANGE: &str = "timestamp out of range for platform time_t";
+    let Some(seconds) = value.as_i64() else {
+        return Err(TIME_T_RANGE.to_owned());
+    };
+    let (year, _, _) = civil_from_days(seconds.div_euclid(86_400));
+    // glibc's gmtime() keeps `tm_year` (year - 1900) in a C int and fails with EOVERFLOW.
+    if i32::try_from(year - 1900).is_err() {
+        return Err("[Errno 75] Value too large for defined data type".to_owned());
+    }
+    if !(1..=9999).contains(&year) {
+        return Err(format!("year {year} is out of range"));
+    }
+    Ok(seconds)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` with `strptime` leniency (one- or two-digit fields,
+/// case-insensitive `T` and `Z`), returning Unix seconds.
+// NOTE: APEL's string branch was observed on one valid and one invalid value only; leap seconds
+// and other `strptime` corner cases are treated as invalid.
+pub(crate) fn parse_iso_z(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 12 || !bytes[..4].iter().all(u8::is_ascii_digit) || bytes[4] != b'-' {
+        return None;
+    }
+    let year: i64 = text[..4].parse().ok()?;
+    let mut rest = &text[5..];
+    let mut take = |separator: Option<char>| -> Option<u32> {
+        let digits = rest.bytes().take(2).take_while(u8::is_ascii_digit).count();
+        let value = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        if let Some(sep) = separator {
+            let next = rest.chars().next()?;
+            if !next.eq_ignore_ascii_case(&sep) {
+                return None;
+            }
+            rest = &rest[1..];
+        }
+        Some(value)
+    };
+    let month = take(Some('-'))?;
+    let day = take(Some('T'))?;
+    let hour = take(Some(':'))?;
+    let minute = take(Some(':'))?;
+    let second = take(Some('Z'))?;
+    if !rest.is_empty()
+        || !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second))
+}
+
+/// Parses an APEL datetime field: an integer epoch, else `YYYY-MM-DDTHH:MM:SSZ`. Returns the
+/// exception text APEL stores when neither works.
+pub(crate) fn parse_apel_datetime(text: &str) -> Result<i64, String> {
+    match parse_int(text) {
+        Some(value) => check_utc_timestamp(value),
+        None => parse_iso_z(text).ok_or_else(|| format!("Unknown datetime format!: {text}")),
+    }
+}
+
+/// Shortens `text` to at most `max_chars` characters for display, marking the cut.
+pub(crate) fn shorten(text: &str, max_chars: usize) -> Cow<'_, str> {
+    if text.len() <= max_chars {
+        return Cow::Borrowed(text);
+    }
+    match text.char_indices().nth(max_chars) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!(
+            "{}… ({} more bytes)",
+            &text[..cut],
+            text.len() - cut
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_removes_python_whitespace() {
+        assert_eq!(strip("\u{1f} a b\u{a0}\t"), "a b");
+        assert_eq!(strip(" \n"), "");
+    }
+
+    #[test]
+    fn normalize_line_breaks_joins_crlf() {
+        assert_eq!(normalize_line_breaks("a\r\nb\rc\u{2028}d"), "a\nb\nc\nd");
+        assert!(matches!(normalize_line_breaks("a\nb"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn parse_int_follows_python() {
+        assert_eq!(parse_int("-5"), Some(PyInt::Value(-5)));
+        assert_eq!(parse_int("+007"), Some(PyInt::Value(7)));
+        assert_eq!(parse_int("1_000"), Some(PyInt::Value(1000)));
+        assert_eq!(parse_int("1__0"), None);
+        assert_eq!(parse_int("_1"), None);
+        assert_eq!(parse_int("12.5"), None);
+        assert_eq!(parse_int("0.0"), None);
+        assert_eq!(parse_int("1e3"), None);
+        assert_eq!(parse_int(""), None);
+        assert_eq!(
+            parse_int("9".repeat(60).as_str()),
+            Some(PyInt::Huge { negative: false })
+        );
+    }
+
+    #[test]
+    fn parse_float_follows_python() {
+        assert_eq!(parse_float("12.5"), Some(12.5));
+        assert_eq!(parse_float("5."), Some(5.0));
+        assert_eq!(parse_float(".5"), Some(0.5));
+        assert_eq!(parse_float("1e-05"), Some(1e-5));
+        assert_eq!(parse_float("1_0.5"), Some(10.5));
+        assert_eq!(parse_float("-Infinity"), Some(f64::NEG_INFINITY));
+        assert!(parse_float("nan").is_some_and(f64::is_nan));
+        assert_eq!(parse_float("two"), None);
+        assert_eq!(parse_float("."), None);
+        assert_eq!(parse_float("1e"), None);
+    }
+
+    #[test]
+    fn utc_timestamp_limits_match_cpython() {
+        assert_eq!(
+            check_utc_timestamp(PyInt::Value(99_999_999_999_999)),
+            Err("year 3170843 is out of range".to_owned())
+        );
+        assert_eq!(check_utc_timestamp(PyInt::Value(-1)), Ok(-1));
+        assert_eq!(
+            check_utc_timestamp(PyInt::Value(-62_135_596_801)),
+            Err("year 0 is out of range".to_owned())
+        );
+        assert_eq!(
+            check_utc_timestamp(PyInt::Value(i64::MAX.into())),
+            Err("[Errno 75] Value too large for defined data type".to_owned())
+        );
+        assert_eq!(
+            check_utc_timestamp(PyInt::Huge { negative: false }),
+            Err("timestamp out of range for platform time_t".to_owned())
+        );
+    }
+
+    #[test]
+    fn iso_z_datetime_parses_to_epoch() {
+        assert_eq!(parse_iso_z("2024-03-01T01:00:00Z"), Some(1_709_254_800));
+        assert_eq!(parse_iso_z("2024-3-1t1:0:0z"), Some(1_709_254_800));
+        assert_eq!(parse_iso_z("2024-02-30T00:00:00Z"), None);
+        assert_eq!(parse_iso_z("2024-03-01T01:00:00+00:00"), None);
+        assert_eq!(
+            parse_apel_datetime("yesterday"),
+            Err("Unknown datetime format!: yesterday".to_owned())
+        );
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for days in [-800_000, -1, 0, 19_783, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(civil_from_days(19_783), (2024, 3, 1));
+    }
+
+    #[test]
+    fn shorten_marks_the_cut() {
+        assert_eq!(shorten("abc", 5), "abc");
+        assert_eq!(shorten("abcdef", 3), "abc… (3 more bytes)");
+    }
+}
