@@ -47,13 +47,15 @@ pub struct ReferenceSite {
     pub base_url: String,
     pub profile_path: PathBuf,
     pub state_dir: PathBuf,
-    handle: axum_server::Handle,
+    handles: Vec<axum_server::Handle>,
     remove_state: bool,
 }
 
 impl Drop for ReferenceSite {
     fn drop(&mut self) {
-        self.handle.shutdown();
+        for handle in &self.handles {
+            handle.shutdown();
+        }
         if self.remove_state {
             let _ = std::fs::remove_dir_all(&self.state_dir);
         }
@@ -155,20 +157,34 @@ pub async fn start(options: SiteOptions) -> Result<ReferenceSite, StartError> {
     )
     .await
     .map_err(|err| StartError::Pki(err.to_string()))?;
-    let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
-    tokio::spawn(async move {
-        if let Err(err) = server.serve(app.into_make_service()).await {
-            tracing::error!(error = %err, "reference site stopped");
-        }
-    });
-    handle.listening().await;
+    // `localhost` resolves to ::1 as well, so the site listens there too when the host has
+    // IPv6 loopback, as a dual-stack production site would.
+    let mut listeners = vec![listener];
+    if local.is_ipv4()
+        && let Ok(v6) = std::net::TcpListener::bind(("::1", local.port()))
+        && v6.set_nonblocking(true).is_ok()
+    {
+        listeners.push(v6);
+    }
+    let mut handles = Vec::new();
+    for listener in listeners {
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, tls.clone()).handle(handle.clone());
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(err) = server.serve(app.into_make_service()).await {
+                tracing::error!(error = %err, "reference site stopped");
+            }
+        });
+        handle.listening().await;
+        handles.push(handle);
+    }
     tracing::info!(url = %base, "reference site listening");
     Ok(ReferenceSite {
         base_url: base,
         profile_path: state_dir.join("site.toml"),
         state_dir,
-        handle,
+        handles,
         remove_state,
     })
 }
