@@ -18,7 +18,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    /// An error for the whole file, such as one that cannot be read.
+    /// Creates an error for the whole file, such as one that cannot be read.
     pub fn file(path: &Path, message: impl Into<String>) -> Self {
         ConfigError {
             path: path.to_owned(),
@@ -29,7 +29,7 @@ impl ConfigError {
         }
     }
 
-    /// An error at a byte span of `source`.
+    /// Creates an error at a byte span of `source`.
     pub fn at(
         path: &Path,
         source: &str,
@@ -57,7 +57,7 @@ impl ConfigError {
     /// is already given.
     pub fn from_toml(path: &Path, source: &str, err: &toml::de::Error) -> Self {
         let message = err.message().trim().to_owned();
-        // A missing top-level table has no place in the file; toml points at offset 0.
+        // A missing top-level table has no place in the file, so toml points at offset 0.
         let span = err
             .span()
             .filter(|span| !(span.start == 0 && message.starts_with("missing field")));
@@ -94,8 +94,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The byte span of `key` inside the `[section]` table of TOML text (`section` empty for the
-/// top level), found by reading lines. Comments and other tables are skipped.
+/// Finds the byte span of `key` inside the `[section]` table of TOML text (`section` empty for
+/// the top level) by reading lines. Comments and other tables are skipped.
 pub fn find_key(source: &str, section: &str, key: &str) -> Option<Range<usize>> {
     let mut current = String::new();
     let mut offset = 0;

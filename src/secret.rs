@@ -24,7 +24,7 @@ const MIN_SCRUB_LEN: usize = 6;
 pub struct Secret(Arc<Zeroizing<String>>);
 
 impl Secret {
-    /// Wraps a value; surrounding whitespace (a trailing newline from a command) is dropped.
+    /// Wraps a value. Surrounding whitespace, such as a command's trailing newline, is dropped.
     pub fn new(value: impl Into<String>) -> Self {
         let value: String = value.into();
         Secret(Arc::new(Zeroizing::new(value.trim().to_owned())))
@@ -54,8 +54,8 @@ impl Serialize for Secret {
     }
 }
 
-/// Where a secret comes from: an environment variable or the standard output of a command
-/// (such as `oidc-token ACCOUNT` of oidc-agent). Exactly one of the two is set.
+/// Source of a secret: an environment variable or the standard output of a command (such as
+/// `oidc-token ACCOUNT` of oidc-agent). Exactly one of the two is set.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SecretSource {
@@ -79,7 +79,7 @@ pub enum SecretError {
 }
 
 impl SecretSource {
-    /// A short description of the source for reports, e.g. `env FEDCLOUD_TOKEN`.
+    /// Describes the source for reports, e.g. `env FEDCLOUD_TOKEN`.
     pub fn describe(&self) -> String {
         match (&self.env, &self.command) {
             (Some(name), None) => format!("env {name}"),
