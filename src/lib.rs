@@ -21,3 +21,4 @@ pub mod report;
 pub mod runner;
 pub mod secret;
 pub mod session;
+pub mod x509;

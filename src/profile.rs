@@ -119,6 +119,10 @@ pub struct TlsSection {
     /// Days before expiry at which a certificate is reported as a warning.
     #[serde(default = "default_expiry_warning_days")]
     pub expiry_warning_days: u32,
+    /// Concatenated PEM CRL file that the site's TLS server loads to check client certificates
+    /// (nginx `ssl_crl`, HAProxy `crl-file`), rebuilt after every fetch-crl run.
+    #[serde(default)]
+    pub crl_bundle: Option<PathBuf>,
 }
 
 impl Default for TlsSection {
@@ -127,6 +131,7 @@ impl Default for TlsSection {
             trust_anchors: None,
             public_roots: false,
             expiry_warning_days: default_expiry_warning_days(),
+            crl_bundle: None,
         }
     }
 }
@@ -147,6 +152,10 @@ pub struct NetworkSection {
     /// Whether to ask the system resolver; off for test zones only the listed resolvers serve.
     #[serde(default = "default_true")]
     pub system_resolver: bool,
+    /// Further public endpoint URLs of the site (Nova, Glance, … on other hosts or ports),
+    /// checked like the Keystone URL.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
 }
 
 impl Default for NetworkSection {
@@ -155,6 +164,7 @@ impl Default for NetworkSection {
             ports: Vec::new(),
             resolvers: Vec::new(),
             system_resolver: true,
+            endpoints: Vec::new(),
         }
     }
 }
@@ -276,6 +286,9 @@ impl SiteProfile {
         };
         if let Some(dir) = self.tls.trust_anchors.as_mut() {
             resolve(dir);
+        }
+        if let Some(bundle) = self.tls.crl_bundle.as_mut() {
+            resolve(bundle);
         }
         if let Some(accounting) = self.accounting.as_mut() {
             resolve(&mut accounting.spool);
