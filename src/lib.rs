@@ -15,6 +15,7 @@ pub mod http;
 pub mod location;
 pub mod manifest;
 pub mod openstack;
+pub mod openstack_release;
 pub mod profile;
 pub mod reference_site;
 pub mod report;

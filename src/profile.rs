@@ -32,6 +32,8 @@ pub struct SiteProfile {
     pub accounting: Option<AccountingSection>,
     #[serde(default)]
     pub capacity: CapacitySection,
+    #[serde(default)]
+    pub requirements: RequirementsSection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -191,6 +193,19 @@ pub struct CapacitySection {
     pub min_host_cpus: usize,
     #[serde(default = "default_min_host_memory_mib")]
     pub min_host_memory_mib: u64,
+    /// Free space the accounting spool's file system must keep, in MiB.
+    #[serde(default = "default_min_spool_free_mib")]
+    pub min_spool_free_mib: u64,
+    /// Highest 5-minute load average per CPU core the integration host may show.
+    #[serde(default = "default_max_load_per_cpu")]
+    pub max_load_per_cpu: f64,
+    /// Smallest Nova and Neutron quotas every VO project (ops included) must have; -1 in a
+    /// quota means unlimited and always meets them.
+    #[serde(default)]
+    pub quota: QuotaMinimums,
+    /// Highest share of a quota, in percent, that a project may already use.
+    #[serde(default = "default_max_quota_usage_percent")]
+    pub max_quota_usage_percent: u32,
 }
 
 impl Default for CapacitySection {
@@ -198,6 +213,37 @@ impl Default for CapacitySection {
         CapacitySection {
             min_host_cpus: default_min_host_cpus(),
             min_host_memory_mib: default_min_host_memory_mib(),
+            min_spool_free_mib: default_min_spool_free_mib(),
+            max_load_per_cpu: default_max_load_per_cpu(),
+            quota: QuotaMinimums::default(),
+            max_quota_usage_percent: default_max_quota_usage_percent(),
+        }
+    }
+}
+
+/// Quota minimums per project. The defaults leave room for EGI's monitoring VM (one instance,
+/// one vCPU, a few GiB of RAM, one floating IP) next to a user's VM; they are not EGI figures,
+/// because EGI leaves quotas to each VO's agreement with the site.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaMinimums {
+    #[serde(default = "default_min_cores")]
+    pub cores: i64,
+    #[serde(default = "default_min_ram_mib")]
+    pub ram_mib: i64,
+    #[serde(default = "default_min_instances")]
+    pub instances: i64,
+    #[serde(default = "default_min_floating_ips")]
+    pub floating_ips: i64,
+}
+
+impl Default for QuotaMinimums {
+    fn default() -> Self {
+        QuotaMinimums {
+            cores: default_min_cores(),
+            ram_mib: default_min_ram_mib(),
+            instances: default_min_instances(),
+            floating_ips: default_min_floating_ips(),
         }
     }
 }
@@ -208,6 +254,67 @@ fn default_min_host_cpus() -> usize {
 
 fn default_min_host_memory_mib() -> u64 {
     2048
+}
+
+fn default_min_spool_free_mib() -> u64 {
+    1024
+}
+
+fn default_max_load_per_cpu() -> f64 {
+    2.0
+}
+
+fn default_max_quota_usage_percent() -> u32 {
+    90
+}
+
+fn default_min_cores() -> i64 {
+    2
+}
+
+fn default_min_ram_mib() -> i64 {
+    4096
+}
+
+fn default_min_instances() -> i64 {
+    2
+}
+
+fn default_min_floating_ips() -> i64 {
+    1
+}
+
+/// What the requirements suite accepts of the site's software.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementsSection {
+    /// Oldest OpenStack release accepted, by code name ("Mitaka") or dated name ("2025.1").
+    #[serde(default = "default_oldest_release", deserialize_with = "release_name")]
+    pub oldest_release: String,
+}
+
+impl Default for RequirementsSection {
+    fn default() -> Self {
+        RequirementsSection {
+            oldest_release: default_oldest_release(),
+        }
+    }
+}
+
+/// EGI's OpenStack integration guide says the integration is tested from Mitaka on.
+fn default_oldest_release() -> String {
+    "Mitaka".to_owned()
+}
+
+fn release_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    match crate::openstack_release::Release::from_name(&name) {
+        Some(release) => Ok(release.name().to_owned()),
+        None => Err(serde::de::Error::custom(format!(
+            "unknown OpenStack release `{name}`; expected one of {}",
+            crate::openstack_release::release_names()
+        ))),
+    }
 }
 
 impl SiteProfile {
@@ -338,6 +445,24 @@ url = "https://keystone.example.org:5000/v3"
         assert_eq!(profile.keystone.protocol, "openid");
         assert_eq!(profile.tls.expiry_warning_days, 30);
         assert!(profile.network.system_resolver);
+        assert_eq!(profile.requirements.oldest_release, "Mitaka");
+        assert_eq!(profile.capacity.quota.instances, 2);
+        assert_eq!(profile.capacity.max_quota_usage_percent, 90);
+    }
+
+    #[test]
+    fn oldest_release_is_normalised_and_checked() {
+        let source = format!("{MINIMAL}\n[requirements]\noldest_release = \"2025.1\"\n");
+        let profile = SiteProfile::parse(Path::new("p.toml"), &source).unwrap();
+        assert_eq!(profile.requirements.oldest_release, "2025.1 Epoxy");
+
+        let source = format!("{MINIMAL}\n[requirements]\noldest_release = \"Grizzly\"\n");
+        let err = SiteProfile::parse(Path::new("p.toml"), &source).unwrap_err();
+        assert!(
+            err.message.contains("unknown OpenStack release `Grizzly`"),
+            "{err}"
+        );
+        assert_eq!(err.line, 10, "{err}");
     }
 
     #[test]

@@ -38,12 +38,25 @@ pub enum Fault {
     HttpEndpoints,
     /// The first two requests for the Keystone version document get 503.
     Flaky,
-    /// No flavor is large enough for the monitoring VM.
+    /// No flavor is large enough for the monitoring VM: every root disk is at most 4 GB.
     SmallFlavors,
+    /// Nova's instance quota is 1 in every project, below the profile's minimum of 2.
+    SmallQuota,
+    /// Nova reports Liberty's maximum microversion (2.12), older than the accepted Mitaka.
+    OldRelease,
+    /// Every answer's Date header is 90 seconds ahead of the host clock.
+    ClockSkew,
+    /// The GPU flavor has a PCI passthrough alias but none of EGI's `Accelerator:*` properties.
+    GpuFlavorWithoutProperties,
+    /// Glance lists no image to the ops project.
+    NoImages,
 }
 
 /// Delay of the `slow` fault.
 pub const SLOW_DELAY: Duration = Duration::from_secs(3);
+
+/// How far ahead the `clock-skew` fault sets the Date header, in seconds.
+pub const CLOCK_SKEW_SECONDS: i64 = 90;
 
 /// Size of the `oversized-body` answer, above the harness's 8 MiB body cap.
 const OVERSIZED_BYTES: usize = 12 * 1024 * 1024;
@@ -72,5 +85,15 @@ pub async fn apply(State(state): State<Arc<AppState>>, request: Request, next: N
                 .unwrap_or_default();
         }
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if state.has(Fault::ClockSkew) {
+        let ahead = chrono::Utc::now() + chrono::Duration::seconds(CLOCK_SKEW_SECONDS);
+        let date = ahead.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&date) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::DATE, value);
+        }
+    }
+    response
 }

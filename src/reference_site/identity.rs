@@ -336,6 +336,8 @@ pub fn catalog(state: &AppState) -> Value {
         entry("compute", "nova", "/compute/v2.1"),
         entry("image", "glance", "/image"),
         entry("network", "neutron", "/network"),
+        entry("object-store", "swift", "/object-store/v1"),
+        entry("block-storage", "cinder", "/volume/v3"),
     ])
 }
 

@@ -215,6 +215,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/network/v2.0/networks", get(services::neutron_networks))
         .route("/gocdbpi/public/", get(services::gocdb))
         .route("/cloud-info/glue21.json", get(services::glue))
+        .merge(services::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             faults::apply,

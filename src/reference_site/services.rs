@@ -1,12 +1,16 @@
 //! Nova, Glance, Neutron, GOCDB PI and GLUE2.1 answers of the reference site.
+//!
+//! The OpenStack answers come from `fixtures/openstack/`, whose README names the shapes they
+//! follow; faults swap or edit them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::{AppState, Fault, SITE_NAME};
@@ -20,7 +24,43 @@ const GOCDB_SITE: &str = include_str!("../../fixtures/gocdb/pi-get_site.xml");
 const GOCDB_ENDPOINT: &str = include_str!("../../fixtures/gocdb/pi-get_service_endpoint.xml");
 const GLUE: &str = include_str!("../../fixtures/cloud-info-provider-1.2.0/glue21.json");
 
+/// The compute endpoint in the OpenStack fixtures, replaced with the reference site's.
+const FIXTURE_NOVA: &str = "https://nova.cloud.example.org:8774";
+const NOVA_VERSION: &str =
+    include_str!("../../fixtures/openstack/compute-versions/2024.1-caracal.json");
+/// Liberty's version document, served by the `old-release` fault.
+const NOVA_VERSION_OLD: &str =
+    include_str!("../../fixtures/openstack/compute-versions/liberty.json");
+const NOVA_LIMITS: &str = include_str!("../../fixtures/openstack/nova-limits.json");
+const NOVA_FLAVORS: &str = include_str!("../../fixtures/openstack/nova-flavors-detail.json");
+const NEUTRON_QUOTA: &str = include_str!("../../fixtures/openstack/neutron-quota-details.json");
+const GLANCE_IMAGES: &str = include_str!("../../fixtures/openstack/glance-images.json");
+
+/// The private flavor of the flavor fixture and the one project that may use it.
+const PRIVATE_FLAVOR: (&str, &str) = ("vo.access.xlarge", "vo.access.egi.eu");
+
+/// The GPU flavor of the flavor fixture.
+const GPU_FLAVOR: &str = "g1.t4.large";
+
+/// Routes added for the requirements and capacity suites.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route(
+        "/network/v2.0/quotas/{project_id}/details.json",
+        get(neutron_quota_details),
+    )
+}
+
+/// Parses a fixture built into the binary; they are checked by the unit tests below.
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
 fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+    scope(state, headers).is_some()
+}
+
+/// The project (VO name) a request's token is scoped to.
+fn scope(state: &AppState, headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
@@ -32,7 +72,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
                 .get(id)
                 .cloned()
         })
-        .is_some_and(|token| token.scope.is_some())
+        .and_then(|token| token.scope)
 }
 
 fn unauthorized() -> Response {
@@ -43,66 +83,85 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
-pub async fn nova_version(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({"version": {
-        "id": "v2.1", "status": "CURRENT", "version": "2.96", "min_version": "2.1",
-        "updated": "2013-07-23T11:33:21Z",
-        "links": [{"rel": "self", "href": format!("{}/compute/v2.1/", state.base)}]
-    }}))
+pub async fn nova_version(State(state): State<Arc<AppState>>) -> Response {
+    let document = if state.has(Fault::OldRelease) {
+        NOVA_VERSION_OLD
+    } else {
+        NOVA_VERSION
+    };
+    let body = document.replace(FIXTURE_NOVA, &format!("{}/compute", state.base));
+    ([("content-type", "application/json")], body).into_response()
 }
 
 pub async fn nova_limits(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if !authorized(&state, &headers) {
         return unauthorized();
     }
-    Json(json!({"limits": {"rate": [], "absolute": {
-        "maxTotalCores": 40, "totalCoresUsed": 4,
-        "maxTotalRAMSize": 102400, "totalRAMUsed": 8192,
-        "maxTotalInstances": 20, "totalInstancesUsed": 2,
-        "maxTotalFloatingIps": 5, "totalFloatingIpsUsed": 1,
-        "maxServerMeta": 128, "maxImageMeta": 128, "maxPersonality": 5, "maxPersonalitySize": 10240,
-        "maxTotalKeypairs": 100, "maxServerGroups": 10, "maxServerGroupMembers": 10,
-        "maxSecurityGroups": 10, "maxSecurityGroupRules": 20, "totalSecurityGroupsUsed": 1,
-        "totalServerGroupsUsed": 0
-    }}}))
-    .into_response()
+    let mut limits = fixture(NOVA_LIMITS);
+    if state.has(Fault::SmallQuota) {
+        limits["limits"]["absolute"]["maxTotalInstances"] = json!(1);
+    }
+    Json(limits).into_response()
 }
 
+/// `GET /flavors/detail` as Nova answers a project member: public flavors and the private ones
+/// the project has access to.
 pub async fn nova_flavors(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if !authorized(&state, &headers) {
+    let Some(project) = scope(&state, &headers) else {
         return unauthorized();
+    };
+    let mut flavors: Vec<Value> = fixture(NOVA_FLAVORS)["flavors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    flavors.retain(|f| f["name"] != PRIVATE_FLAVOR.0 || project == PRIVATE_FLAVOR.1);
+    if state.has(Fault::SmallFlavors) {
+        for flavor in &mut flavors {
+            let disk = flavor["disk"].as_i64().unwrap_or(0);
+            flavor["disk"] = json!(disk.min(4));
+        }
     }
-    let flavor = |id: &str, name: &str, vcpus: u32, ram: u32, disk: u32, public: bool| {
-        json!({"id": id, "name": name, "vcpus": vcpus, "ram": ram, "disk": disk, "OS-FLV-EXT-DATA:ephemeral": 0,
-               "swap": "", "rxtx_factor": 1.0, "os-flavor-access:is_public": public, "OS-FLV-DISABLED:disabled": false,
-               "extra_specs": {}})
-    };
-    let flavors = if state.has(Fault::SmallFlavors) {
-        vec![
-            flavor("1", "m1.tiny", 1, 512, 1, true),
-            flavor("2", "m1.nano", 1, 256, 4, true),
-        ]
-    } else {
-        vec![
-            flavor("1", "m1.tiny", 1, 512, 1, true),
-            flavor("2", "m1.small", 1, 2048, 20, true),
-            flavor("3", "m1.medium", 2, 4096, 40, true),
-            flavor("4", "m1.large", 4, 8192, 80, true),
-        ]
-    };
+    if state.has(Fault::GpuFlavorWithoutProperties) {
+        for flavor in flavors.iter_mut().filter(|f| f["name"] == GPU_FLAVOR) {
+            if let Some(specs) = flavor["extra_specs"].as_object_mut() {
+                specs.retain(|key, _| !key.starts_with("Accelerator:"));
+            }
+        }
+    }
+    let base = format!("{}/compute", state.base);
+    let body = Value::Array(flavors)
+        .to_string()
+        .replace(FIXTURE_NOVA, &base);
+    let flavors: Value = serde_json::from_str(&body).unwrap_or_default();
     Json(json!({"flavors": flavors})).into_response()
 }
 
-pub async fn glance_images(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+/// `GET /v2.0/quotas/{project_id}/details.json` of Neutron, for the caller's own project.
+pub async fn neutron_quota_details(
+    State(state): State<Arc<AppState>>,
+    Path(_project_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if !authorized(&state, &headers) {
         return unauthorized();
     }
-    Json(json!({"images": [
-        {"id": "6c8c8b38-0000-4000-8000-000000000001", "name": "EGI Ubuntu 22.04", "status": "active",
-         "visibility": "public", "disk_format": "qcow2", "min_disk": 0, "min_ram": 0,
-         "ad:appid": "1234", "os_distro": "ubuntu", "os_version": "22.04"}
-    ], "schema": "/v2/schemas/images", "first": "/v2/images"}))
-    .into_response()
+    Json(fixture(NEUTRON_QUOTA)).into_response()
+}
+
+/// `GET /v2/images`: public images for everyone and the shared one for `vo.access.egi.eu`,
+/// the project EGI's image synchronisation shares it with.
+pub async fn glance_images(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let Some(project) = scope(&state, &headers) else {
+        return unauthorized();
+    };
+    let mut listing = fixture(GLANCE_IMAGES);
+    if let Some(images) = listing["images"].as_array_mut() {
+        images.retain(|image| image["visibility"] == "public" || project == "vo.access.egi.eu");
+        if state.has(Fault::NoImages) && project == crate::profile::OPS_VO {
+            images.clear();
+        }
+    }
+    Json(listing).into_response()
 }
 
 pub async fn neutron_networks(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -169,4 +228,37 @@ pub async fn glue(State(state): State<Arc<AppState>>) -> Response {
         }
     }
     ([("content-type", "application/json")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openstack_fixtures_parse() {
+        for (name, text) in [
+            ("nova version", NOVA_VERSION),
+            ("old nova version", NOVA_VERSION_OLD),
+            ("limits", NOVA_LIMITS),
+            ("flavors", NOVA_FLAVORS),
+            ("neutron quota", NEUTRON_QUOTA),
+            ("images", GLANCE_IMAGES),
+        ] {
+            let value: Result<Value, _> = serde_json::from_str(text);
+            assert!(value.is_ok(), "{name}: {value:?}");
+        }
+    }
+
+    #[test]
+    fn flavor_fixture_has_private_and_gpu_flavors() {
+        let flavors = fixture(NOVA_FLAVORS);
+        let names: Vec<&str> = flavors["flavors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["name"].as_str())
+            .collect();
+        assert!(names.contains(&PRIVATE_FLAVOR.0), "{names:?}");
+        assert!(names.contains(&GPU_FLAVOR), "{names:?}");
+    }
 }

@@ -1,4 +1,9 @@
-//! Requirements suite: the Keystone v3 API and https on every public endpoint.
+//! Requirements suite: the Keystone v3 API, the OpenStack release, the services in the
+//! catalog, https on every public endpoint, GOCDB certification and the site's clocks.
+
+mod clock;
+mod release;
+mod site;
 
 use std::net::IpAddr;
 
@@ -17,6 +22,26 @@ pub const KINDS: &[CheckKind] = &[
         name: "catalog-public-https",
         params: &[],
         run: |ctx| Box::pin(catalog_public_https(ctx)),
+    },
+    CheckKind {
+        name: "openstack-release",
+        params: &[],
+        run: |ctx| Box::pin(release::openstack_release(ctx)),
+    },
+    CheckKind {
+        name: "catalog-service-types",
+        params: &["services"],
+        run: |ctx| Box::pin(site::catalog_service_types(ctx)),
+    },
+    CheckKind {
+        name: "gocdb-site-status",
+        params: &[],
+        run: |ctx| Box::pin(site::gocdb_site_status(ctx)),
+    },
+    CheckKind {
+        name: "endpoint-clock",
+        params: &["max_skew_seconds"],
+        run: |ctx| Box::pin(clock::endpoint_clock(ctx)),
     },
 ];
 
