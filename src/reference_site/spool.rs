@@ -13,13 +13,27 @@ pub fn write(dir: &Path, keystone_base: &str, age_days: i64) -> std::io::Result<
         record(
             &service,
             "completed",
-            now - 7_200,
-            now - 600,
+            (now - 7_200, now - 600),
+            now,
             "vo.access.egi.eu",
             1,
         ),
-        record(&service, "started", now - 3_600, 0, "vo.access.egi.eu", 2),
-        record(&service, "completed", now - 86_000, now - 300, "ops", 3),
+        record(
+            &service,
+            "started",
+            (now - 3_600, 0),
+            now,
+            "vo.access.egi.eu",
+            2,
+        ),
+        record(
+            &service,
+            "completed",
+            (now - 86_000, now - 300),
+            now,
+            "ops",
+            3,
+        ),
     ];
     let message = format!("APEL-cloud-message: v0.4\n{}\n", records.join("\n%%\n"));
     // dirq names: directory = high bits of the time in hex, file = time in microseconds.
@@ -29,12 +43,20 @@ pub fn write(dir: &Path, keystone_base: &str, age_days: i64) -> std::io::Result<
     std::fs::write(sub.join(format!("{micros:014x}")), message)
 }
 
-/// One record with cASO's keys, sorted alphabetically as cASO writes them.
-fn record(service: &str, status: &str, start: i64, end: i64, vo: &str, n: u32) -> String {
+/// One record with cASO's keys, sorted alphabetically as cASO writes them. A running VM
+/// (`end` 0) has run until `measured`.
+fn record(
+    service: &str,
+    status: &str,
+    (start, end): (i64, i64),
+    measured: i64,
+    vo: &str,
+    n: u32,
+) -> String {
     let wall = if end > 0 {
         end - start
     } else {
-        chrono::Utc::now().timestamp() - start
+        measured - start
     };
     let fields = [
         ("Benchmark", "0.0".to_owned()),
