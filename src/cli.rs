@@ -37,7 +37,7 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Serve the reference site until interrupted and print a site profile for it.
     ReferenceSite(ReferenceSiteArgs),
-    /// Check files offline: accounting messages, a GOCDB PI answer or a GLUE2.1 document.
+    /// Check files offline: accounting messages, a GOCDB PI response or a GLUE2.1 document.
     #[command(subcommand)]
     Validate(ValidateCommand),
 }
@@ -46,7 +46,7 @@ pub enum Command {
 pub enum ValidateCommand {
     /// Check APEL accounting messages and spools as the APEL loader would.
     Accounting(crate::accounting::cli::ValidateAccountingArgs),
-    /// Check a saved GOCDB PI answer against EGI's registration rules.
+    /// Check a saved GOCDB PI response against EGI's registration rules.
     Gocdb(crate::validate::cli::ValidateGocdbArgs),
     /// Check a GLUE2.1 JSON document as cloud-info-provider publishes it.
     Glue(crate::validate::cli::ValidateGlueArgs),
