@@ -37,10 +37,20 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Serve the reference site until interrupted and print a site profile for it.
     ReferenceSite(ReferenceSiteArgs),
-    // VALIDATE-VARIANT
+    /// Check files offline: accounting messages, a GOCDB PI response or a GLUE2.1 document.
+    #[command(subcommand)]
+    Validate(ValidateCommand),
 }
 
-// VALIDATE-ENUM
+#[derive(Debug, Subcommand)]
+pub enum ValidateCommand {
+    /// Check APEL accounting messages and spools as the APEL loader would.
+    Accounting(crate::accounting::cli::ValidateAccountingArgs),
+    /// Check a saved GOCDB PI response against EGI's registration rules.
+    Gocdb(crate::validate::cli::ValidateGocdbArgs),
+    /// Check a GLUE2.1 JSON document as cloud-info-provider publishes it.
+    Glue(crate::validate::cli::ValidateGlueArgs),
+}
 
 #[derive(Debug, Args)]
 pub struct SuiteArgs {
@@ -159,7 +169,14 @@ pub fn main_impl() -> i32 {
         }
     };
     init_tracing();
-    // VALIDATE-DISPATCH
+    // Offline validation needs no async runtime.
+    if let Command::Validate(command) = &cli.command {
+        return match command {
+            ValidateCommand::Accounting(args) => crate::accounting::cli::run(args),
+            ValidateCommand::Gocdb(args) => crate::validate::cli::run_gocdb(args),
+            ValidateCommand::Glue(args) => crate::validate::cli::run_glue(args),
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -191,7 +208,8 @@ async fn dispatch(command: Command) -> i32 {
         Command::Demo(args) => demo(args).await,
         Command::Verify(args) => verify(&args),
         Command::ReferenceSite(args) => serve_reference_site(args).await,
-        // VALIDATE-ARM
+        // `main_impl` runs validation before starting the runtime.
+        Command::Validate(_) => exit::USAGE,
     }
 }
 

@@ -34,6 +34,7 @@ pub struct SiteProfile {
     pub capacity: CapacitySection,
     #[serde(default)]
     pub requirements: RequirementsSection,
+    pub discovery: DiscoverySection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -317,6 +318,15 @@ fn release_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Str
     }
 }
 
+/// Locations of the information the site publishes for discovery.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverySection {
+    /// GLUE2.1 JSON document (cloud-info-provider output): an http(s) URL or a file path.
+    #[serde(default)]
+    pub glue: Option<String>,
+}
+
 impl SiteProfile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -403,6 +413,11 @@ impl SiteProfile {
         if let Some(gocdb) = self.gocdb.as_mut() {
             gocdb.site_file.iter_mut().for_each(resolve);
             gocdb.service_endpoint_file.iter_mut().for_each(resolve);
+        }
+        if let Some(glue) = self.discovery.glue.as_mut()
+            && !glue.contains("://")
+        {
+            *glue = base.join(&*glue).display().to_string();
         }
     }
 

@@ -53,7 +53,10 @@ const CASES: &[Case] = &[
         check: "discovery.gocdb-keystone-url",
         status: Status::Failed,
         message: "keystone.old-name.example.org",
-        also: &[],
+        also: &[
+            "discovery.catalog-identity-gocdb",
+            "discovery.glue-endpoint",
+        ],
     },
     Case {
         fault: Fault::HttpEndpoints,
@@ -68,6 +71,8 @@ const CASES: &[Case] = &[
             "capacity.vo-images",
             "requirements.openstack-release",
             "requirements.clock-skew",
+            "discovery.catalog-services",
+            "discovery.catalog-identity-gocdb",
         ],
     },
     Case {
@@ -131,6 +136,27 @@ const CASES: &[Case] = &[
         check: "accounting.records-fresh",
         status: Status::Failed,
         message: "days",
+        also: &[],
+    },
+    Case {
+        fault: Fault::GocdbUntrimmed,
+        check: "discovery.gocdb-field-hygiene",
+        status: Status::Failed,
+        message: "GOCDB-FIELD-HYGIENE at SERVICE_ENDPOINT[11111G0]/HOSTDN",
+        also: &[],
+    },
+    Case {
+        fault: Fault::GlueNesting,
+        check: "discovery.glue-shape",
+        status: Status::Failed,
+        message: "INFO-GLUE21-SHAPE at /Share/0",
+        also: &[],
+    },
+    Case {
+        fault: Fault::GlueExpired,
+        check: "discovery.glue-freshness",
+        status: Status::Failed,
+        message: "INFO-GLUE21-FRESHNESS",
         also: &[],
     },
 ];

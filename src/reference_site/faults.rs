@@ -50,6 +50,13 @@ pub enum Fault {
     GpuFlavorWithoutProperties,
     /// Glance lists no image to the ops project.
     NoImages,
+    /// GOCDB's HOSTDN and HOST_IP end in a blank, as rows stored before GOCDB trimmed input do.
+    GocdbUntrimmed,
+    /// The GLUE2.1 document nests shares in a second array and writes the service's
+    /// Associations as a list.
+    GlueNesting,
+    /// The GLUE2.1 document was made two days ago and has expired.
+    GlueExpired,
 }
 
 /// Delay of the `slow` fault.

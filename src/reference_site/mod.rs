@@ -319,6 +319,9 @@ ports = [{port}]
 [accounting]
 spool = "{dir}/spool"
 service = "{base}/v3"
+
+[discovery]
+glue = "{base}/cloud-info/glue21.json"
 "#
     )
 }

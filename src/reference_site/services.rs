@@ -172,6 +172,16 @@ pub async fn neutron_networks(State(state): State<Arc<AppState>>, headers: Heade
         .into_response()
 }
 
+/// Values of the GOCDB fixture that are replaced with the reference site's own: the host's
+/// address and the Host DN, which must match `localhost` and the subject of the site's
+/// certificate (`CN=localhost`).
+const FIXTURE_HOST_IP: &str = "<HOST_IP>192.0.2.10</HOST_IP>";
+const FIXTURE_HOST_IPV6: &str = "<HOST_IPV6>2001:db8::10</HOST_IPV6>";
+const FIXTURE_HOST_DN: &str = "<HOSTDN>/C=XX/O=Example/CN=keystone.cloud.example.org</HOSTDN>";
+
+/// The VO of the GLUE fixture's first share, published here as the reference site's first VO.
+const FIXTURE_VO: &str = "vo.example.org";
+
 /// `GET /gocdbpi/public/?method=get_site|get_service_endpoint&sitename=…`.
 pub async fn gocdb(
     State(state): State<Arc<AppState>>,
@@ -189,11 +199,25 @@ pub async fn gocdb(
     } else {
         format!("{}/v3", state.base)
     };
+    let blank = if state.has(Fault::GocdbUntrimmed) {
+        " "
+    } else {
+        ""
+    };
     let body = match query.get("method").map(String::as_str) {
         Some("get_site") => GOCDB_SITE.replace(FIXTURE_SITE, SITE_NAME),
         Some("get_service_endpoint") | Some("get_service") => GOCDB_ENDPOINT
             .replace(FIXTURE_SITE, SITE_NAME)
             .replace(FIXTURE_KEYSTONE, &keystone)
+            .replace(
+                FIXTURE_HOST_IP,
+                &format!("<HOST_IP>127.0.0.1{blank}</HOST_IP>"),
+            )
+            .replace(&format!("    {FIXTURE_HOST_IPV6}\n"), "")
+            .replace(
+                FIXTURE_HOST_DN,
+                &format!("<HOSTDN>/CN=localhost{blank}</HOSTDN>"),
+            )
             .replace(FIXTURE_HOST, &host),
         _ => {
             return (
@@ -214,20 +238,40 @@ pub async fn gocdb(
 
 /// GLUE2.1 JSON as cloud-info-provider 1.2.0 publishes it, for this site and time.
 pub async fn glue(State(state): State<Arc<AppState>>) -> Response {
-    let now = chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
-        .to_string();
+    let created = if state.has(Fault::GlueExpired) {
+        chrono::Utc::now() - chrono::Duration::days(2)
+    } else {
+        chrono::Utc::now()
+    };
+    let stamp = created.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
     let mut body = GLUE
         .replace(FIXTURE_SITE, SITE_NAME)
-        .replace(FIXTURE_KEYSTONE, &format!("{}/v3", state.base));
+        .replace(FIXTURE_KEYSTONE, &format!("{}/v3", state.base))
+        .replace(FIXTURE_VO, super::VOS[0]);
     if let Some(start) = body.find("\"CreationTime\": \"") {
         let stamp_start = start + "\"CreationTime\": \"".len();
         if let Some(length) = body[stamp_start..].find('"') {
             let old = body[stamp_start..stamp_start + length].to_owned();
-            body = body.replace(&old, &now);
+            body = body.replace(&old, &stamp);
         }
     }
+    if state.has(Fault::GlueNesting) {
+        body = nest_glue(&body);
+    }
     ([("content-type", "application/json")], body).into_response()
+}
+
+/// Rewrites the document with the nesting errors cloud-info-provider fixed in January 2025: the
+/// service's Associations as a list holding the object, and the shares inside a second array.
+fn nest_glue(body: &str) -> String {
+    let Ok(mut document) = serde_json::from_str::<Value>(body) else {
+        return body.to_owned();
+    };
+    let service = &mut document["CloudComputingService"][0]["Associations"];
+    *service = json!([service.take()]);
+    let shares = document["Share"].take();
+    document["Share"] = json!([shares]);
+    document.to_string()
 }
 
 #[cfg(test)]

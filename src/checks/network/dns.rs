@@ -82,7 +82,7 @@ fn system_resolver() -> Result<TokioResolver, Problem> {
 }
 
 /// A resolver for the profile: the system one, or only the listed resolvers.
-pub fn resolver_for(ctx: &CheckCtx) -> Result<TokioResolver, Problem> {
+pub(crate) fn resolver_for(ctx: &CheckCtx) -> Result<TokioResolver, Problem> {
     pool(ctx).map(|source| source.resolver)
 }
 

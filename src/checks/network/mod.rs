@@ -19,6 +19,9 @@ use std::time::Duration;
 
 use super::{CheckCtx, CheckKind, Problem};
 
+/// The resolver the profile asks for, shared with the discovery suite's HOST_IP comparison.
+pub(crate) use dns::resolver_for;
+
 pub const KINDS: &[CheckKind] = &[
     CheckKind {
         name: "dns-resolves",

@@ -3,6 +3,11 @@
 //!
 //! Values are trimmed when read, because GOCDB stored form input untrimmed for years and old
 //! entries still carry stray blanks; [`ServiceEndpoint::untrimmed`] lists the fields that did.
+//! [`rules`] turns a registration into findings for a site admin, and [`dn`] converts GOCDB's
+//! slash-form Host DN to the RFC 2253 form a certificate subject is compared in.
+
+pub mod dn;
+pub mod rules;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -115,8 +120,13 @@ pub struct ServiceEndpoint {
     pub endpoint_urls: Vec<String>,
     pub host_dn: String,
     pub host_ip: String,
+    pub host_ipv6: String,
     pub in_production: bool,
     pub monitored: bool,
+    /// `SCOPES/SCOPE` tags such as `EGI` and `FedCloud`.
+    pub scopes: Vec<String>,
+    /// Values of the `Region` extension of the service's ENDPOINTS, in document order.
+    pub regions: Vec<String>,
     /// Fields whose raw value had surrounding whitespace.
     pub untrimmed: Vec<String>,
 }
@@ -144,13 +154,12 @@ pub fn service_endpoints(xml: &str) -> Result<Vec<ServiceEndpoint>, String> {
         let mut untrimmed = Vec::new();
         let mut field = |name: &str| {
             let raw = element.child_text(name).unwrap_or_default();
-            let trimmed = raw.trim();
-            if trimmed.len() != raw.len() && !trimmed.is_empty() {
+            if is_untrimmed(raw) {
                 untrimmed.push(name.to_owned());
             }
-            trimmed.to_owned()
+            raw.trim().to_owned()
         };
-        let endpoint = ServiceEndpoint {
+        let mut endpoint = ServiceEndpoint {
             primary_key: field("PRIMARY_KEY"),
             hostname: field("HOSTNAME"),
             service_type: field("SERVICE_TYPE"),
@@ -158,19 +167,59 @@ pub fn service_endpoints(xml: &str) -> Result<Vec<ServiceEndpoint>, String> {
             url: field("URL"),
             host_dn: field("HOSTDN"),
             host_ip: field("HOST_IP"),
+            host_ipv6: field("HOST_IPV6"),
             in_production: field("IN_PRODUCTION") == "Y",
             monitored: field("NODE_MONITORED") == "Y",
-            endpoint_urls: element
-                .child("ENDPOINTS")
-                .into_iter()
-                .flat_map(|endpoints| endpoints.children_named("ENDPOINT"))
-                .filter_map(|endpoint| endpoint.child_text("URL").map(|url| url.trim().to_owned()))
+            endpoint_urls: endpoint_elements(element)
+                .filter_map(|endpoint| endpoint.child_text("URL"))
+                .map(|url| url.trim().to_owned())
+                .filter(|url| !url.is_empty())
                 .collect(),
-            untrimmed,
+            scopes: element
+                .child("SCOPES")
+                .into_iter()
+                .flat_map(|scopes| scopes.children_named("SCOPE"))
+                .map(|scope| scope.text.trim().to_owned())
+                .filter(|scope| !scope.is_empty())
+                .collect(),
+            regions: endpoint_elements(element)
+                .filter_map(|endpoint| endpoint.child("EXTENSIONS"))
+                .flat_map(|extensions| extensions.children_named("EXTENSION"))
+                .filter(|extension| {
+                    extension
+                        .child_text("KEY")
+                        .is_some_and(|key| key.trim().eq_ignore_ascii_case("region"))
+                })
+                .filter_map(|extension| extension.child_text("VALUE"))
+                .map(|value| value.trim().to_owned())
+                .collect(),
+            untrimmed: Vec::new(),
         };
+        // Endpoint URLs are compared after trimming too, so their blanks count as well.
+        untrimmed.extend(
+            endpoint_elements(element)
+                .filter_map(|endpoint| endpoint.child_text("URL"))
+                .filter(|url| is_untrimmed(url))
+                .map(|_| "ENDPOINTS/ENDPOINT/URL".to_owned()),
+        );
+        untrimmed.dedup();
+        endpoint.untrimmed = untrimmed;
         out.push(endpoint);
     }
     Ok(out)
+}
+
+/// Tells whether a value has surrounding whitespace. A blank-only value counts as empty.
+fn is_untrimmed(raw: &str) -> bool {
+    let trimmed = raw.trim();
+    trimmed.len() != raw.len() && !trimmed.is_empty()
+}
+
+fn endpoint_elements(service: &Element) -> impl Iterator<Item = &Element> {
+    service
+        .child("ENDPOINTS")
+        .into_iter()
+        .flat_map(|endpoints| endpoints.children_named("ENDPOINT"))
 }
 
 /// The `get_site` fields the suites use, trimmed.
@@ -179,30 +228,47 @@ pub struct Site {
     pub name: String,
     pub certification_status: String,
     pub production_infrastructure: String,
+    /// Fields whose raw value had surrounding whitespace.
+    pub untrimmed: Vec<String>,
+}
+
+/// Reads every `SITE` of a `get_site` response.
+pub fn sites(xml: &str) -> Result<Vec<Site>, String> {
+    let root = parse_xml(xml)?;
+    if root.name != "results" {
+        return Err(format!(
+            "the root element is <{}>, not <results>",
+            root.name
+        ));
+    }
+    let mut out = Vec::new();
+    for element in root.children_named("SITE") {
+        let mut untrimmed = Vec::new();
+        for child in &element.children {
+            if child.children.is_empty() && is_untrimmed(&child.text) {
+                untrimmed.push(child.name.clone());
+            }
+        }
+        let field = |name: &str| {
+            element
+                .child_text(name)
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        out.push(Site {
+            name: field("SHORT_NAME"),
+            certification_status: field("CERTIFICATION_STATUS"),
+            production_infrastructure: field("PRODUCTION_INFRASTRUCTURE"),
+            untrimmed,
+        });
+    }
+    Ok(out)
 }
 
 /// Reads the `SITE` of a `get_site` answer named `name`.
 pub fn site(xml: &str, name: &str) -> Result<Option<Site>, String> {
-    let root = parse_xml(xml)?;
-    for element in root.children_named("SITE") {
-        let short = element.child_text("SHORT_NAME").unwrap_or_default().trim();
-        if short == name {
-            return Ok(Some(Site {
-                name: short.to_owned(),
-                certification_status: element
-                    .child_text("CERTIFICATION_STATUS")
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned(),
-                production_infrastructure: element
-                    .child_text("PRODUCTION_INFRASTRUCTURE")
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned(),
-            }));
-        }
-    }
-    Ok(None)
+    Ok(sites(xml)?.into_iter().find(|site| site.name == name))
 }
 
 /// The PI URL for a method and site, from the base URL in the profile.
@@ -219,7 +285,8 @@ pub fn pi_url(base: &str, method: &str, site: &str, service_type: Option<&str>) 
 mod tests {
     use super::*;
 
-    const ENDPOINT_XML: &str = include_str!("../fixtures/gocdb/pi-get_service_endpoint.xml");
+    const ENDPOINT_XML: &str = include_str!("../../fixtures/gocdb/pi-get_service_endpoint.xml");
+    const SITE_XML: &str = include_str!("../../fixtures/gocdb/pi-get_site.xml");
 
     #[test]
     fn reads_service_endpoint_fixture() {
@@ -232,7 +299,31 @@ mod tests {
         assert_eq!(nova.site, "EXAMPLE-FEDCLOUD-SITE");
         assert!(nova.in_production);
         assert_eq!(nova.endpoint_urls.len(), 1);
+        assert_eq!(nova.scopes, vec!["EGI".to_owned(), "FedCloud".to_owned()]);
+        assert_eq!(nova.regions, vec!["RegionOne".to_owned()]);
         assert!(nova.untrimmed.is_empty());
+    }
+
+    #[test]
+    fn reads_site_fixture() {
+        let site = site(SITE_XML, "EXAMPLE-FEDCLOUD-SITE").unwrap().unwrap();
+        assert_eq!(site.certification_status, "Certified");
+        assert_eq!(site.production_infrastructure, "Production");
+        assert!(site.untrimmed.is_empty());
+    }
+
+    #[test]
+    fn untrimmed_endpoint_url_is_reported() {
+        let xml = "<results><SERVICE_ENDPOINT><URL></URL><ENDPOINTS><ENDPOINT><URL> https://k.example.org/v3</URL></ENDPOINT></ENDPOINTS></SERVICE_ENDPOINT></results>";
+        let endpoint = &service_endpoints(xml).unwrap()[0];
+        assert_eq!(
+            endpoint.endpoint_urls,
+            vec!["https://k.example.org/v3".to_owned()]
+        );
+        assert_eq!(
+            endpoint.untrimmed,
+            vec!["ENDPOINTS/ENDPOINT/URL".to_owned()]
+        );
     }
 
     #[test]
