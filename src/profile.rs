@@ -34,6 +34,7 @@ pub struct SiteProfile {
     pub capacity: CapacitySection,
     #[serde(default)]
     pub requirements: RequirementsSection,
+    #[serde(default)]
     pub discovery: DiscoverySection,
 }
 

@@ -35,7 +35,7 @@ pub struct RunRequest {
     pub secret_overrides: Vec<(String, Secret)>,
     /// Plain lines instead of a progress bar.
     pub plain: bool,
-    /// Print the end-of-run summary on stdout.
+    /// Print progress on stderr and the end-of-run summary on stdout.
     pub print_summary: bool,
     pub cancel: CancellationToken,
 }
@@ -117,7 +117,11 @@ pub async fn run(request: RunRequest) -> Result<RunSummary, SetupError> {
     prepare_bundle_dir(&bundle)?;
 
     tracing::info!(site = %profile.site.name, checks = selected.len(), run_id = %run_id, "run starting");
-    let progress = terminal::Progress::new(selected.len(), request.plain);
+    let progress = if request.print_summary {
+        terminal::Progress::new(selected.len(), request.plain)
+    } else {
+        terminal::Progress::silent()
+    };
     let options = RunOptions {
         jobs: request.jobs,
         check_timeout: request.check_timeout,

@@ -207,6 +207,19 @@ async fn federated_auth(ctx: CheckCtx) -> Result<Outcome, Problem> {
                 keystone.protocol, keystone.identity_provider
             )));
         }
+        status @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+            // Keystone compares the token's issuer with the identity provider's remote_ids; a
+            // list that misses the current issuer (as after Check-in's move to Keycloak) is the
+            // usual cause, so the issuer is shown beside the error.
+            let issuer = jwt_claims(&token)
+                .and_then(|claims| claims["iss"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| oidc(&ctx).map(|o| o.issuer.clone()).unwrap_or_default());
+            return Ok(Outcome::fail(format!(
+                "POST {url} with a valid Check-in token answered HTTP {status} instead of 201: {}. The token's issuer is `{issuer}`: identity provider `{}` must list it exactly in remote_ids (and in any HTTP_OIDC_ISS rule of its mapping), and the mapping must accept the user's entitlements",
+                keystone_error(&response.text()),
+                keystone.identity_provider
+            )));
+        }
         status => {
             return Ok(Outcome::fail(format!(
                 "POST {url} with a valid Check-in token answered HTTP {status} instead of 201: {}",

@@ -13,6 +13,8 @@ use crate::runner::{CheckRecord, RunEvent};
 /// Progress display on stderr.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// No output at all, for library callers such as tests.
+    silent: bool,
 }
 
 impl Progress {
@@ -27,10 +29,21 @@ impl Progress {
             );
             bar
         });
-        Progress { bar }
+        Progress { bar, silent: false }
+    }
+
+    /// A display that writes nothing.
+    pub fn silent() -> Self {
+        Progress {
+            bar: None,
+            silent: true,
+        }
     }
 
     pub fn event(&self, event: RunEvent<'_>) {
+        if self.silent {
+            return;
+        }
         match event {
             RunEvent::Started { spec } => {
                 if let Some(bar) = &self.bar {
