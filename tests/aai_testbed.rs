@@ -59,6 +59,12 @@ const CASES: &[Case] = &[
         also: &["discovery.catalog-identity-gocdb"],
     },
     Case {
+        fault: "short-refresh-token",
+        check: "aai.refresh-token-lifetime",
+        message: "under the 15 days EGI's monitoring requires",
+        also: &[],
+    },
+    Case {
         fault: "no-openid-protocol",
         check: "aai.federated-unscoped-token",
         message: "federation protocol `openid` is not configured",

@@ -37,6 +37,11 @@ pub const KINDS: &[CheckKind] = &[
         run: |ctx| Box::pin(scoped_tokens(ctx)),
     },
     CheckKind {
+        name: "refresh-token-lifetime",
+        params: &["min_days"],
+        run: |ctx| Box::pin(refresh_token_lifetime(ctx)),
+    },
+    CheckKind {
         name: "keystone-rejects-token",
         params: &["case"],
         run: |ctx| Box::pin(rejects_token(ctx)),
@@ -48,6 +53,7 @@ pub const ACCESS_TOKEN: &str = "oidc.access_token";
 pub const UNSCOPED_TOKEN: &str = "keystone.unscoped_token";
 pub const PROJECTS: &str = "keystone.projects";
 pub const CATALOG: &str = "keystone.catalog";
+const INTROSPECTION_ENDPOINT: &str = "oidc.introspection_endpoint";
 
 /// Shared key of the scoped token for a VO.
 pub fn scoped_token_key(vo: &str) -> String {
@@ -108,6 +114,11 @@ async fn oidc_discovery(ctx: CheckCtx) -> Result<Outcome, Problem> {
     ctx.env
         .shared
         .put_value("oidc.token_endpoint", json!(token_endpoint));
+    if let Some(introspection) = document["introspection_endpoint"].as_str() {
+        ctx.env
+            .shared
+            .put_value(INTROSPECTION_ENDPOINT, json!(introspection));
+    }
     Ok(Outcome::pass(format!(
         "issuer {issuer} publishes discovery, {keys} signing key(s) and token endpoint {token_endpoint}"
     )))
@@ -469,4 +480,75 @@ fn describe_case(case: &str) -> &'static str {
         "no-entitlement" => "a valid token without the VO entitlement",
         _ => "an invalid token",
     }
+}
+
+/// Reads when the profile's refresh token expires: from its `exp` claim when it is a JWT (as
+/// Check-in's are), otherwise by introspection at the issuer with the client's credentials.
+async fn refresh_token_expiry(ctx: &CheckCtx, refresh: &Secret) -> Result<i64, Problem> {
+    if let Some(exp) = jwt_claims(refresh).and_then(|claims| claims["exp"].as_i64()) {
+        return Ok(exp);
+    }
+    let oidc = oidc(ctx)?;
+    let endpoint = ctx
+        .env
+        .shared
+        .value(INTROSPECTION_ENDPOINT)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            Problem("the refresh token is opaque and the issuer publishes no introspection_endpoint, so its expiry is unknown".to_owned())
+        })?;
+    let mut form = vec![
+        ("token".to_owned(), FormValue::Secret(refresh.clone())),
+        (
+            "token_type_hint".to_owned(),
+            FormValue::Plain("refresh_token".to_owned()),
+        ),
+        (
+            "client_id".to_owned(),
+            FormValue::Plain(oidc.client_id.clone()),
+        ),
+    ];
+    if let Some(source) = &oidc.client_secret {
+        form.push((
+            "client_secret".to_owned(),
+            FormValue::Secret(ctx.env.secret(source).await?),
+        ));
+    }
+    let response = ctx.send(Request::post(&endpoint).form(form)).await?;
+    let body = response.json().map_err(Problem)?;
+    if !response.status.is_success() || body["active"] != Value::Bool(true) {
+        return Err(Problem(format!(
+            "introspection at {endpoint} answered HTTP {} with active={}; the refresh token may be revoked",
+            response.status, body["active"]
+        )));
+    }
+    body["exp"].as_i64().ok_or_else(|| {
+        Problem(format!(
+            "introspection at {endpoint} gives no exp for the refresh token"
+        ))
+    })
+}
+
+async fn refresh_token_lifetime(ctx: CheckCtx) -> Result<Outcome, Problem> {
+    let min_days = ctx.param_i64("min_days", 15);
+    let Some(source) = oidc(&ctx)?.refresh_token.clone() else {
+        return Ok(Outcome::skip(
+            "the profile uses an access token, not a refresh token",
+        ));
+    };
+    let refresh = ctx.env.secret(&source).await?;
+    let expiry = refresh_token_expiry(&ctx, &refresh).await?;
+    let days = (expiry - ctx.env.now.timestamp()) as f64 / 86_400.0;
+    let date = chrono::DateTime::from_timestamp(expiry, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| expiry.to_string());
+    if days < min_days as f64 {
+        return Ok(Outcome::fail(format!(
+            "the refresh token from {} expires on {date}, in {days:.1} days, under the {min_days} days EGI's monitoring requires; create a new refresh token before it lapses",
+            source.describe()
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "the refresh token expires on {date}, in {days:.1} days (at least {min_days} required)"
+    )))
 }

@@ -411,3 +411,32 @@ pub async fn oidc_token(
     }))
     .into_response()
 }
+
+/// Lifetime of the reference site's refresh token, as Check-in's are a year, in seconds.
+const REFRESH_TOKEN_LIFETIME: i64 = 365 * 86_400;
+
+/// `POST /oidc/token/introspect`: reports the refresh token as active with its expiry.
+pub async fn oidc_introspect(
+    State(state): State<Arc<AppState>>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if form.get("client_id") != Some(&state.client_id)
+        || form.get("client_secret") != Some(&state.client_secret)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    if form.get("token") != Some(&state.refresh_token) {
+        return Json(json!({"active": false})).into_response();
+    }
+    Json(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "client_id": state.client_id,
+        "exp": state.started + REFRESH_TOKEN_LIFETIME,
+    }))
+    .into_response()
+}

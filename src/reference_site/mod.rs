@@ -75,6 +75,8 @@ pub(crate) struct AppState {
     pub tokens: Mutex<HashMap<String, identity::IssuedToken>>,
     /// Requests seen by the flaky fault.
     pub flaky_count: AtomicU32,
+    /// Start-up time in Unix seconds; token lifetimes count from it.
+    pub started: i64,
 }
 
 impl AppState {
@@ -148,6 +150,7 @@ pub async fn start(options: SiteOptions) -> Result<ReferenceSite, StartError> {
         refresh_token,
         tokens: Mutex::default(),
         flaky_count: AtomicU32::new(0),
+        started: chrono::Utc::now().timestamp(),
         faults,
     });
     let app = router(state);
@@ -207,6 +210,7 @@ fn router(state: Arc<AppState>) -> Router {
         )
         .route("/oidc/jwks", get(identity::oidc_jwks))
         .route("/oidc/token", post(identity::oidc_token))
+        .route("/oidc/token/introspect", post(identity::oidc_introspect))
         .route("/compute/v2.1", get(services::nova_version))
         .route("/compute/v2.1/", get(services::nova_version))
         .route("/compute/v2.1/limits", get(services::nova_limits))
