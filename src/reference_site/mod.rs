@@ -40,6 +40,9 @@ pub struct SiteOptions {
     pub refresh_token: Option<String>,
     /// The OIDC client secret the issuer accepts; random when unset.
     pub client_secret: Option<String>,
+    /// Latency added to every answer, to model a remote site in benchmarks; the `slow` fault
+    /// adds its own 3 s on top.
+    pub delay: Option<std::time::Duration>,
 }
 
 /// A running reference site. Dropping it stops the server and removes a temporary state dir.
@@ -73,6 +76,8 @@ pub(crate) struct AppState {
     pub tokens: Mutex<HashMap<String, identity::IssuedToken>>,
     /// Requests seen by the flaky fault.
     pub flaky_count: AtomicU32,
+    /// Latency added to every answer.
+    pub delay: std::time::Duration,
 }
 
 impl AppState {
@@ -146,6 +151,7 @@ pub async fn start(options: SiteOptions) -> Result<ReferenceSite, StartError> {
         refresh_token,
         tokens: Mutex::default(),
         flaky_count: AtomicU32::new(0),
+        delay: options.delay.unwrap_or_default(),
         faults,
     });
     let app = router(state);
