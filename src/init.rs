@@ -265,7 +265,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quote_escapes_toml_strings() {
-        assert_eq!(quote("a\"b\\c"), r#""a\"b\\c""#);
+    fn quote_round_trips_through_toml() {
+        for text in ["plain", "a\"b\\c", "it's \"both\"", "line\nbreak"] {
+            let parsed: toml::Table = toml::from_str(&format!("key = {}", quote(text))).unwrap();
+            assert_eq!(parsed["key"].as_str(), Some(text), "{}", quote(text));
+        }
     }
 }
