@@ -1,7 +1,7 @@
 //! Wall time of a federation run (`run --sites`) as the number of sites grows.
 //!
-//! Starts 50 in-process reference sites, each adding a fixed latency to every answer to model a
-//! remote site, then runs every check against the first 1, 10, 25 and 50 of them in one
+//! Starts 50 in-process reference sites, each adding a fixed latency to every response to model
+//! a remote site, then runs every check against the first 1, 10, 25 and 50 of them in one
 //! process, all sites at once, 4 checks at once per site. Prints one row per size with the
 //! wall time and the time per site. Run with `cargo bench --bench federation`; pass a latency
 //! in milliseconds as the first argument to change the default of 50.
@@ -83,7 +83,7 @@ async fn bench(latency: Duration) {
 }
 
 /// Copies each site's profile into `dir` under a distinct site name, as a federation directory
-/// holds one profile per site.
+/// contains one profile per site.
 fn write_profiles(dir: &Path, sites: &[ReferenceSite]) {
     std::fs::create_dir_all(dir).expect("profile directory");
     for (index, site) in sites.iter().enumerate() {

@@ -233,7 +233,7 @@ pub struct InitArgs {
     /// GOCDB programmatic interface base URL.
     #[arg(long, value_name = "URL", default_value = crate::init::DEFAULT_GOCDB_URL)]
     pub gocdb_url: String,
-    /// Where to write the draft [default: NAME.toml]; an existing file is never replaced.
+    /// Output file of the draft [default: NAME.toml]. An existing file is never replaced.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Directory of trusted CA certificates (PEM) for GOCDB and Keystone, also written into
@@ -499,6 +499,20 @@ async fn run_sites(
 }
 
 fn diff(args: &DiffArgs) -> i32 {
+    // A diff of edited reports would mislead, but a nightly job should still see the changes.
+    for bundle in [&args.old, &args.new] {
+        let problems = crate::report::verify_bundle(bundle, None);
+        if let Some(first) = problems
+            .first()
+            .filter(|_| bundle.join("report.json").is_file())
+        {
+            eprintln!(
+                "warning: {} does not verify ({} problem(s), first: {first})",
+                bundle.display(),
+                problems.len()
+            );
+        }
+    }
     let diff =
         match crate::report::diff::diff_bundles(&args.old, &args.new, args.duration_threshold) {
             Ok(diff) => diff,

@@ -217,8 +217,8 @@ pub async fn run_with(request: RunRequest, extras: RunExtras) -> Result<RunSumma
     })
 }
 
-/// Loads the waiver file and applies the signature rule: `--mode certify` accepts only a file
-/// signed with the operator's `--sign` key; other modes check a signature when both the
+/// Loads the waiver file and applies the signature rule. `--mode certify` accepts only a file
+/// signed with the operator's `--sign` key. Other modes check a signature when both the
 /// signature and the key are there.
 fn load_waivers(
     request: &RunRequest,
@@ -321,6 +321,7 @@ fn write_bundle(
         .map_err(|err| output_error(err.to_string()))?;
     report::write_file(bundle, "junit.xml", redactor.scrub(&junit).as_bytes())
         .map_err(|err| output_error(err.to_string()))?;
+
     let html = report::html::render(report_json);
     report::write_file(bundle, "report.html", redactor.scrub(&html).as_bytes())
         .map_err(|err| output_error(err.to_string()))?;

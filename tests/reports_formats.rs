@@ -327,6 +327,23 @@ const DIFF_CASES: &[DiffCase] = &[
         stderr: "",
     },
     DiffCase {
+        name: "edited_bundle_warns",
+        old: |b| b.healthy.clone(),
+        new: |b| {
+            let copy = b.healthy.with_file_name("healthy-edited");
+            if !copy.exists() {
+                copy_dir(&b.healthy, &copy);
+                std::fs::write(copy.join("report.html"), "<p>edited</p>").unwrap();
+            }
+            copy
+        },
+        args: &[],
+        exit: 0,
+        stdout: &["no required check got worse"],
+        absent: &["outcome changed"],
+        stderr: "healthy-edited does not verify (1 problem(s), first: report.html: SHA-256 is",
+    },
+    DiffCase {
         name: "threshold_without_unit_is_usage",
         old: |b| b.healthy.clone(),
         new: |b| b.broken.clone(),

@@ -40,8 +40,8 @@ pub struct SiteOptions {
     pub refresh_token: Option<String>,
     /// The OIDC client secret the issuer accepts; random when unset.
     pub client_secret: Option<String>,
-    /// Latency added to every answer, to model a remote site in benchmarks; the `slow` fault
-    /// adds its own 3 s on top.
+    /// Latency added to every response, to model a remote site in benchmarks. The `slow`
+    /// fault adds its own 3 s on top.
     pub delay: Option<std::time::Duration>,
 }
 
@@ -76,7 +76,7 @@ pub(crate) struct AppState {
     pub tokens: Mutex<HashMap<String, identity::IssuedToken>>,
     /// Requests seen by the flaky fault.
     pub flaky_count: AtomicU32,
-    /// Latency added to every answer.
+    /// Latency added to every response.
     pub delay: std::time::Duration,
 }
 

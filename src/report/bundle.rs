@@ -224,8 +224,8 @@ fn compare_reports(root: &Path) -> Vec<VerifyError> {
     errors
 }
 
-/// The outcome of a test case in `report.json`'s words: a skipped case of type `waived` is a
-/// waived failure.
+/// Maps a test case to the outcome words of `report.json`. A skipped case of type `waived` is
+/// a waived failure.
 fn junit_outcome(case: &quick_junit::TestCase) -> &'static str {
     use quick_junit::{NonSuccessKind, TestCaseStatus};
     match &case.status {

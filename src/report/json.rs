@@ -127,14 +127,14 @@ impl CheckEntry {
         }
     }
 
-    /// Whether the check failed and an active waiver accepted the failure.
+    /// Returns whether the check failed and an active waiver accepted the failure.
     pub fn is_waived(&self) -> bool {
         self.waiver
             .as_ref()
             .is_some_and(|waiver| waiver.waives(self.status))
     }
 
-    /// The outcome as one word, `waived` for an accepted failure.
+    /// Returns the outcome as one word, `waived` for an accepted failure.
     pub fn outcome(&self) -> &'static str {
         if self.is_waived() {
             "waived"

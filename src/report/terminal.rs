@@ -107,7 +107,7 @@ fn label(status: Status) -> &'static str {
     }
 }
 
-/// The label of a finished record, WAIVED for a failure an active waiver accepts.
+/// Returns the label of a finished record, WAIVED for a failure an active waiver accepts.
 fn record_label(record: &CheckRecord) -> &'static str {
     match &record.waiver {
         Some(waiver) if waiver.waives(record.status) => "WAIVED",
@@ -177,6 +177,7 @@ pub fn print_summary(
             writeln!(out, "  waiver: {}", waiver.describe())?;
         }
     }
+
     for record in records {
         if let Some(waiver) = record.waiver.as_ref().filter(|w| w.expired) {
             writeln!(

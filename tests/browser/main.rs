@@ -1,7 +1,7 @@
 //! `report.html` in a real browser: Debian's headless Chromium loads the page of a failing demo
 //! run from a `file://` URL with JavaScript disabled, and the test reads the rendered DOM and
-//! takes a screenshot. CI installs Chromium in `.ci/run`; without it this test fails and says
-//! so.
+//! takes a screenshot. CI installs Chromium in `.ci/run`. Without it this test fails
+//! with a message on how to install it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -65,7 +65,7 @@ fn run_chromium(profile_dir: &Path, extra: &[String], url: &str) -> Output {
     child.wait_with_output().expect("chromium output")
 }
 
-/// The text of the element with `id`, tags removed and whitespace collapsed.
+/// Returns the text of the element with `id`, tags removed and whitespace collapsed.
 fn element_text(dom: &str, tag: &str, id: &str) -> String {
     let start = dom
         .find(&format!("id=\"{id}\""))
