@@ -11,7 +11,7 @@ use crate::filter::Filter;
 use crate::manifest::Catalog;
 use crate::reference_site::{self, Fault, SiteOptions};
 use crate::report::{Mode, exit};
-use crate::session::{self, RunRequest, SetupError};
+use crate::session::{self, RunExtras, RunRequest, SetupError};
 
 const EXIT_CODES: &str = "Exit codes: 0 every required check passed; 1 a required check failed \
 (or `verify` found a mismatch); 2 usage or configuration error; 3 no required check failed but \
@@ -35,6 +35,16 @@ pub enum Command {
     Demo(DemoArgs),
     /// Check a report bundle: hashes, signature, and agreement of junit.xml and report.json.
     Verify(VerifyArgs),
+    /// Compare two bundles of a site: changed outcomes, new and removed checks, messages,
+    /// durations. Exits 1 when a required check got worse.
+    Diff(DiffArgs),
+    /// Run one check (and what it depends on) as a Nagios/ARGO probe: one status line, exit
+    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Check(CheckArgs),
+    /// Combine bundles of several sites into one JUnit file and one summary.
+    Merge(MergeArgs),
+    /// Draft a site profile from GOCDB and the Keystone version document, for review.
+    Init(InitArgs),
     /// Serve the reference site until interrupted and print a site profile for it.
     ReferenceSite(ReferenceSiteArgs),
     /// Check files offline: accounting messages, a GOCDB PI response or a GLUE2.1 document.
@@ -82,8 +92,30 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Site profile (TOML).
-    #[arg(long, value_name = "SITE.toml")]
-    pub site: PathBuf,
+    #[arg(
+        long,
+        value_name = "SITE.toml",
+        required_unless_present = "sites",
+        conflicts_with = "sites"
+    )]
+    pub site: Option<PathBuf>,
+    /// Run every site profile (*.toml) in DIR concurrently: one bundle per site under --out,
+    /// plus junit.xml (testsuites named SITE/suite), summary.json and summary.txt. A site's
+    /// waivers are read from DIR/waivers/<profile file name>.
+    #[arg(long, value_name = "DIR", help_heading = "Federation runs")]
+    pub sites: Option<PathBuf>,
+    /// With --sites: run only shard K of N (1 <= K <= N), the sites whose FNV-1a hash of the
+    /// site name modulo N is K-1. Stable, so N CI jobs cover each site once.
+    #[arg(
+        long,
+        value_name = "K/N",
+        requires = "sites",
+        help_heading = "Federation runs"
+    )]
+    pub shard: Option<crate::federation::Shard>,
+    /// With --sites: sites run at once; each runs --jobs checks at once.
+    #[arg(long, value_name = "N", default_value_t = crate::federation::DEFAULT_SITE_JOBS, help_heading = "Federation runs")]
+    pub site_jobs: usize,
     #[command(flatten)]
     pub options: RunOptionsArgs,
 }
@@ -121,6 +153,11 @@ pub struct RunOptionsArgs {
     /// `openssl genpkey -algorithm ed25519`).
     #[arg(long, value_name = "KEYFILE")]
     pub sign: Option<PathBuf>,
+    /// Waiver file (TOML): failures of the listed checks are reported as waived until the
+    /// waiver's UTC expiry. With --mode certify the file must be signed by the --sign key
+    /// (FILE.sig, base64 ed25519).
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +179,82 @@ pub struct VerifyArgs {
     pub key: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier bundle directory.
+    #[arg(value_name = "OLD_BUNDLE")]
+    pub old: PathBuf,
+    /// The later bundle directory.
+    #[arg(value_name = "NEW_BUNDLE")]
+    pub new: PathBuf,
+    /// Output format; json is the structure of the diff for scripts.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+    /// List checks whose duration changed by at least this much, with a unit: ms, s or m.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::report::diff::parse_duration)]
+    pub duration_threshold: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The check to run, e.g. requirements.keystone-v3.
+    #[arg(value_name = "CHECK_ID")]
+    pub check: String,
+    /// Site profile (TOML).
+    #[arg(long, value_name = "SITE.toml")]
+    pub site: PathBuf,
+    #[command(flatten)]
+    pub suites: SuiteArgs,
+    /// Time one check may take, in seconds (a manifest `timeout` overrides it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Also write a bundle to DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Waiver file; a waived failure is reported as WARNING.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Bundle directories, one per site; each must pass `verify`.
+    #[arg(value_name = "BUNDLE", required = true)]
+    pub bundles: Vec<PathBuf>,
+    /// Directory for junit.xml, summary.json and summary.txt.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The site's short name in GOCDB.
+    #[arg(long, value_name = "NAME")]
+    pub gocdb_site: String,
+    /// The site's Keystone URL.
+    #[arg(long, value_name = "URL")]
+    pub keystone: String,
+    /// GOCDB programmatic interface base URL.
+    #[arg(long, value_name = "URL", default_value = crate::init::DEFAULT_GOCDB_URL)]
+    pub gocdb_url: String,
+    /// Output file of the draft [default: NAME.toml]. An existing file is never replaced.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Directory of trusted CA certificates (PEM) for GOCDB and Keystone, also written into
+    /// the draft [default: the public root store].
+    #[arg(long, value_name = "DIR")]
+    pub trust_anchors: Option<PathBuf>,
+    /// Time one request may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
 #[derive(Debug, Args)]
 pub struct ReferenceSiteArgs {
     /// Address to listen on; port 0 picks a free port.
@@ -161,10 +274,13 @@ pub fn main_impl() -> i32 {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() {
-                exit::USAGE
-            } else {
+            return if !err.use_stderr() {
                 exit::PASSED
+            } else if std::env::args().nth(1).as_deref() == Some("check") {
+                // Nagios plugins report their own usage errors as UNKNOWN.
+                crate::probe::State::Unknown.code()
+            } else {
+                exit::USAGE
             };
         }
     };
@@ -204,9 +320,17 @@ fn init_tracing() {
 async fn dispatch(command: Command) -> i32 {
     match command {
         Command::List(args) => list(&args),
-        Command::Run(args) => run(args.site, args.options, None).await,
+        Command::Run(args) => match (args.site, args.sites) {
+            (Some(site), _) => run(site, args.options, None).await,
+            (None, Some(dir)) => run_sites(dir, args.shard, args.site_jobs, args.options).await,
+            (None, None) => unreachable!("clap requires --site or --sites"),
+        },
         Command::Demo(args) => demo(args).await,
         Command::Verify(args) => verify(&args),
+        Command::Diff(args) => diff(&args),
+        Command::Check(args) => check(args).await,
+        Command::Merge(args) => merge(&args),
+        Command::Init(args) => init(args).await,
         Command::ReferenceSite(args) => serve_reference_site(args).await,
         // `main_impl` runs validation before starting the runtime.
         Command::Validate(_) => exit::USAGE,
@@ -290,12 +414,14 @@ fn cancel_on_interrupt(token: CancellationToken) {
     });
 }
 
-async fn run(site: PathBuf, options: RunOptionsArgs, banner: Option<String>) -> i32 {
+/// Builds the run request of `run` and `demo` from the options, or prints why not and
+/// returns the exit code.
+fn run_request(site: PathBuf, options: RunOptionsArgs) -> Result<(RunRequest, RunExtras), i32> {
     let catalog = match load_catalog(&options.suites.suites) {
         Ok(catalog) => catalog,
         Err(err) => {
             eprintln!("error: {err}");
-            return exit::USAGE;
+            return Err(exit::USAGE);
         }
     };
     if !(options.timeout > 0.0 && options.timeout.is_finite()) {
@@ -303,13 +429,10 @@ async fn run(site: PathBuf, options: RunOptionsArgs, banner: Option<String>) -> 
             "error: --timeout must be a positive number of seconds, not {}",
             options.timeout
         );
-        return exit::USAGE;
+        return Err(exit::USAGE);
     }
     let cancel = CancellationToken::new();
     cancel_on_interrupt(cancel.clone());
-    if let Some(banner) = banner {
-        eprintln!("{banner}");
-    }
     let request = RunRequest {
         catalog,
         profile_path: site,
@@ -330,11 +453,191 @@ async fn run(site: PathBuf, options: RunOptionsArgs, banner: Option<String>) -> 
         print_summary: true,
         cancel,
     };
-    match session::run(request).await {
+    let extras = RunExtras {
+        waivers: options.waivers,
+        ..RunExtras::default()
+    };
+    Ok((request, extras))
+}
+
+async fn run(site: PathBuf, options: RunOptionsArgs, banner: Option<String>) -> i32 {
+    let (request, extras) = match run_request(site, options) {
+        Ok(built) => built,
+        Err(code) => return code,
+    };
+    if let Some(banner) = banner {
+        eprintln!("{banner}");
+    }
+    match session::run_with(request, extras).await {
         Ok(summary) => summary.exit_code,
         Err(err @ (SetupError::Config(_) | SetupError::Usage(_) | SetupError::Output { .. })) => {
             eprintln!("error: {err}");
             exit::USAGE
+        }
+    }
+}
+
+async fn run_sites(
+    dir: PathBuf,
+    shard: Option<crate::federation::Shard>,
+    site_jobs: usize,
+    mut options: RunOptionsArgs,
+) -> i32 {
+    if options.waivers.is_some() {
+        eprintln!(
+            "error: --waivers applies to one site; with --sites, put each site's waivers in {}/waivers/<profile file name>",
+            dir.display()
+        );
+        return exit::USAGE;
+    }
+    let out = options.out.take();
+    let (template, _) = match run_request(PathBuf::new(), options) {
+        Ok(built) => built,
+        Err(code) => return code,
+    };
+    let request = crate::federation::FederationRequest {
+        template,
+        sites_dir: dir,
+        shard,
+        site_jobs,
+        out,
+        progress: true,
+    };
+    match crate::federation::run_sites(request).await {
+        Ok((out, summary)) => {
+            print!("{}", crate::report::merge::summary_text(&summary));
+            println!("reports: {}", out.display());
+            summary.exit_code
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            exit::USAGE
+        }
+    }
+}
+
+fn diff(args: &DiffArgs) -> i32 {
+    // A diff of edited reports would mislead, but a nightly job should still see the changes.
+    for bundle in [&args.old, &args.new] {
+        let problems = crate::report::verify_bundle(bundle, None);
+        if let Some(first) = problems
+            .first()
+            .filter(|_| bundle.join("report.json").is_file())
+        {
+            eprintln!(
+                "warning: {} does not verify ({} problem(s), first: {first})",
+                bundle.display(),
+                problems.len()
+            );
+        }
+    }
+    let diff =
+        match crate::report::diff::diff_bundles(&args.old, &args.new, args.duration_threshold) {
+            Ok(diff) => diff,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return exit::USAGE;
+            }
+        };
+    let text = match args.format {
+        DiffFormat::Text => crate::report::diff::render_text(&diff),
+        DiffFormat::Json => match serde_json::to_string_pretty(&diff) {
+            Ok(json) => json + "\n",
+            Err(err) => {
+                eprintln!("error: cannot encode the diff: {err}");
+                return exit::USAGE;
+            }
+        },
+    };
+    print!("{text}");
+    diff.exit_code()
+}
+
+async fn check(args: CheckArgs) -> i32 {
+    let unknown = crate::probe::State::Unknown;
+    let catalog = match load_catalog(&args.suites.suites) {
+        Ok(catalog) => catalog,
+        Err(err) => {
+            println!("UNKNOWN - cannot load the suites: {err}");
+            return unknown.code();
+        }
+    };
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        println!(
+            "UNKNOWN - --timeout must be a positive number of seconds, not {}",
+            args.timeout
+        );
+        return unknown.code();
+    }
+    let cancel = CancellationToken::new();
+    cancel_on_interrupt(cancel.clone());
+    let result = crate::probe::probe(crate::probe::ProbeRequest {
+        catalog,
+        profile_path: args.site,
+        check_id: args.check,
+        jobs: 4,
+        check_timeout: Duration::from_secs_f64(args.timeout),
+        out: args.out,
+        waivers: args.waivers,
+        cancel,
+    })
+    .await;
+    println!("{}", result.line);
+    result.state.code()
+}
+
+fn merge(args: &MergeArgs) -> i32 {
+    match crate::report::merge::merge_bundles(&args.bundles, &args.out) {
+        Ok(summary) => {
+            print!("{}", crate::report::merge::summary_text(&summary));
+            println!("merged: {}", args.out.display());
+            summary.exit_code
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            exit::USAGE
+        }
+    }
+}
+
+async fn init(args: InitArgs) -> i32 {
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        eprintln!(
+            "error: --timeout must be a positive number of seconds, not {}",
+            args.timeout
+        );
+        return exit::USAGE;
+    }
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("{}.toml", args.gocdb_site)));
+    let request = crate::init::InitRequest {
+        site: args.gocdb_site,
+        keystone: args.keystone,
+        gocdb_url: args.gocdb_url,
+        out: out.clone(),
+        trust_anchors: args.trust_anchors,
+        timeout: Duration::from_secs_f64(args.timeout),
+    };
+    match crate::init::init(&request).await {
+        Ok(warnings) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!(
+                "wrote {}; review it, then run `fedcloud-conformance run --site {}`",
+                out.display(),
+                out.display()
+            );
+            exit::PASSED
+        }
+        Err(err @ crate::init::InitError::Usage(_)) => {
+            eprintln!("error: {err}");
+            exit::USAGE
+        }
+        Err(err @ crate::init::InitError::Source(_)) => {
+            eprintln!("error: {err}");
+            exit::FAILED
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct CheckRecord {
     /// Transient network errors retried during the check.
     pub retries: u32,
     pub evidence: Vec<EvidenceFile>,
+    /// The waiver for this check, attached after the run when a waiver file is given.
+    pub waiver: Option<crate::waiver::Waiver>,
 }
 
 /// What the runner reports while it works.
@@ -199,6 +201,7 @@ fn ended_early(spec: Arc<CheckSpec>, status: Status, message: String) -> CheckRe
         duration: Duration::ZERO,
         retries: 0,
         evidence: Vec::new(),
+        waiver: None,
     }
 }
 
@@ -237,6 +240,7 @@ async fn run_one(env: Arc<RunEnv>, spec: Arc<CheckSpec>, default_timeout: Durati
         duration: start.elapsed(),
         retries: retries.load(Ordering::Relaxed),
         evidence: evidence.take(),
+        waiver: None,
     }
 }
 

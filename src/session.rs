@@ -17,6 +17,7 @@ use crate::profile::SiteProfile;
 use crate::report::{self, CheckEntry, HostFacts, Mode, ReportJson, terminal};
 use crate::runner::{self, RunOptions};
 use crate::secret::{Redactor, Secret};
+use crate::waiver::WaiverSet;
 
 /// Everything `run` needs.
 pub struct RunRequest {
@@ -60,8 +61,26 @@ pub enum SetupError {
     Output { path: PathBuf, reason: String },
 }
 
+/// Options of a run beyond [`RunRequest`], kept apart so that callers building a
+/// `RunRequest` keep compiling as options are added.
+#[derive(Debug, Clone, Default)]
+pub struct RunExtras {
+    /// Waiver file (`--waivers`); see [`crate::waiver`].
+    pub waivers: Option<PathBuf>,
+    /// Print nothing per check, for callers that print their own lines.
+    pub quiet: bool,
+    /// Run without writing a bundle (`check` without `--out`); the summary's `bundle` is then
+    /// empty.
+    pub no_bundle: bool,
+}
+
 /// Runs the selected checks against the site and writes the bundle.
 pub async fn run(request: RunRequest) -> Result<RunSummary, SetupError> {
+    run_with(request, RunExtras::default()).await
+}
+
+/// Runs the selected checks with the extra options and writes the bundle unless asked not to.
+pub async fn run_with(request: RunRequest, extras: RunExtras) -> Result<RunSummary, SetupError> {
     let catalog = &request.catalog;
     let profile = SiteProfile::load(&request.profile_path)?;
     if request.mode == Mode::Certify && !(request.filters.is_empty() && request.skips.is_empty()) {
@@ -83,6 +102,7 @@ pub async fn run(request: RunRequest) -> Result<RunSummary, SetupError> {
         ));
     }
     let selected = runner::with_dependencies(&catalog.checks, &chosen);
+    let waivers = load_waivers(&request, extras.waivers.as_deref())?;
 
     let http = HttpClient::new(ClientConfig {
         trust_anchors: profile.tls.trust_anchors.clone(),
@@ -110,26 +130,35 @@ pub async fn run(request: RunRequest) -> Result<RunSummary, SetupError> {
         secret_overrides: request.secret_overrides.clone(),
         now: started_at,
     });
-    let bundle = request
-        .out
-        .clone()
-        .unwrap_or_else(|| default_bundle_dir(&profile.site.name, started_at, &run_id.to_string()));
-    prepare_bundle_dir(&bundle)?;
+    let bundle = if extras.no_bundle {
+        PathBuf::new()
+    } else {
+        let bundle = request.out.clone().unwrap_or_else(|| {
+            default_bundle_dir(&profile.site.name, started_at, &run_id.to_string())
+        });
+        prepare_bundle_dir(&bundle)?;
+        bundle
+    };
 
     tracing::info!(site = %profile.site.name, checks = selected.len(), run_id = %run_id, "run starting");
-    let progress = if request.print_summary {
-        terminal::Progress::new(selected.len(), request.plain)
+    let progress = if extras.quiet || !request.print_summary {
+        terminal::Progress::quiet()
     } else {
-        terminal::Progress::silent()
+        terminal::Progress::new(selected.len(), request.plain)
     };
+    let progress = progress.with_waived(active_waivers(waivers.as_ref(), started_at));
     let options = RunOptions {
         jobs: request.jobs,
         check_timeout: request.check_timeout,
         deadline: request.deadline,
         cancel: request.cancel.clone(),
     };
-    let outcome = runner::run_checks(env, selected, &options, |event| progress.event(event)).await;
+    let mut outcome =
+        runner::run_checks(env, selected, &options, |event| progress.event(event)).await;
     progress.finish();
+    if let Some(waivers) = &waivers {
+        waivers.apply(&mut outcome.records, started_at);
+    }
 
     let counts = report::Counts::of(&outcome.records);
     let strict = request.strict && request.mode == Mode::Ci;
@@ -156,14 +185,20 @@ pub async fn run(request: RunRequest) -> Result<RunSummary, SetupError> {
             .iter()
             .map(CheckEntry::from_record)
             .collect(),
+        waivers: waivers
+            .as_ref()
+            .map(|waivers| waivers.summary(&outcome.records, started_at)),
     };
-    write_bundle(
-        &bundle,
-        &report_json,
-        &outcome.records,
-        &redactor,
-        request.sign.as_deref(),
-    )?;
+    if !extras.no_bundle {
+        write_bundle(
+            &bundle,
+            &report_json,
+            &outcome.records,
+            &redactor,
+            request.sign.as_deref(),
+            waivers.as_ref(),
+        )?;
+    }
     if request.print_summary {
         let mut stdout = std::io::stdout().lock();
         let _ = terminal::print_summary(
@@ -180,6 +215,50 @@ pub async fn run(request: RunRequest) -> Result<RunSummary, SetupError> {
         exit_code,
         report: report_json,
     })
+}
+
+/// Loads the waiver file and applies the signature rule. `--mode certify` accepts only a file
+/// signed with the operator's `--sign` key. Other modes check a signature when both the
+/// signature and the key are there.
+fn load_waivers(
+    request: &RunRequest,
+    path: Option<&Path>,
+) -> Result<Option<WaiverSet>, SetupError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let mut waivers = WaiverSet::load(path, &request.catalog)?;
+    let certify = request.mode == Mode::Certify;
+    match request.sign.as_deref() {
+        None if certify => {
+            return Err(SetupError::Usage(format!(
+                "--mode certify accepts only waivers signed by the certifying operator, but no --sign key was given to check the signature of {} (hint: pass the operator's key with --sign)",
+                path.display()
+            )));
+        }
+        Some(key) if certify || waivers.signature.is_some() => {
+            waivers
+                .verify_signature(key)
+                .map_err(|reason| SetupError::Usage(format!("waivers rejected: {reason}")))?;
+        }
+        _ => {}
+    }
+    Ok(Some(waivers))
+}
+
+fn active_waivers(
+    waivers: Option<&WaiverSet>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> HashSet<String> {
+    waivers
+        .map(|set| {
+            set.waivers
+                .iter()
+                .filter(|waiver| waiver.expires > now)
+                .map(|waiver| waiver.check.clone())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn default_bundle_dir(site: &str, started: chrono::DateTime<chrono::Utc>, run_id: &str) -> PathBuf {
@@ -218,6 +297,7 @@ fn write_bundle(
     records: &[runner::CheckRecord],
     redactor: &Redactor,
     sign: Option<&Path>,
+    waivers: Option<&WaiverSet>,
 ) -> Result<(), SetupError> {
     let output_error = |reason: String| SetupError::Output {
         path: bundle.to_owned(),
@@ -241,6 +321,20 @@ fn write_bundle(
         .map_err(|err| output_error(err.to_string()))?;
     report::write_file(bundle, "junit.xml", redactor.scrub(&junit).as_bytes())
         .map_err(|err| output_error(err.to_string()))?;
+
+    let html = report::html::render(report_json);
+    report::write_file(bundle, "report.html", redactor.scrub(&html).as_bytes())
+        .map_err(|err| output_error(err.to_string()))?;
+    if let Some(waivers) = waivers {
+        // Exact copies, so the signature can be checked again from the bundle alone.
+        let copy = waivers.bundle_path();
+        report::write_file(bundle, &copy, &waivers.bytes)
+            .map_err(|err| output_error(err.to_string()))?;
+        if let Some(signature) = &waivers.signature {
+            report::write_file(bundle, &format!("{copy}.sig"), signature)
+                .map_err(|err| output_error(err.to_string()))?;
+        }
+    }
     report::write_sums(bundle).map_err(|err| output_error(err.to_string()))?;
     if let Some(key) = sign {
         report::sign_bundle(bundle, key).map_err(output_error)?;

@@ -70,6 +70,9 @@ const OVERSIZED_BYTES: usize = 12 * 1024 * 1024;
 
 /// Middleware applying the faults that concern every request or the version document.
 pub async fn apply(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    if !state.delay.is_zero() {
+        tokio::time::sleep(state.delay).await;
+    }
     if state.has(Fault::Slow) {
         tokio::time::sleep(SLOW_DELAY).await;
     }

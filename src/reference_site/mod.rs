@@ -40,6 +40,9 @@ pub struct SiteOptions {
     pub refresh_token: Option<String>,
     /// The OIDC client secret the issuer accepts; random when unset.
     pub client_secret: Option<String>,
+    /// Latency added to every response, to model a remote site in benchmarks. The `slow`
+    /// fault adds its own 3 s on top.
+    pub delay: Option<std::time::Duration>,
 }
 
 /// A running reference site. Dropping it stops the server and removes a temporary state dir.
@@ -77,6 +80,8 @@ pub(crate) struct AppState {
     pub flaky_count: AtomicU32,
     /// Start-up time in Unix seconds; token lifetimes count from it.
     pub started: i64,
+    /// Latency added to every response.
+    pub delay: std::time::Duration,
 }
 
 impl AppState {
@@ -151,6 +156,7 @@ pub async fn start(options: SiteOptions) -> Result<ReferenceSite, StartError> {
         tokens: Mutex::default(),
         flaky_count: AtomicU32::new(0),
         started: chrono::Utc::now().timestamp(),
+        delay: options.delay.unwrap_or_default(),
         faults,
     });
     let app = router(state);

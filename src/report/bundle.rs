@@ -196,7 +196,7 @@ fn compare_reports(root: &Path) -> Vec<VerifyError> {
     let from_json: BTreeSet<(String, String)> = report
         .checks
         .iter()
-        .map(|check| (check.id.clone(), check.status.as_str().to_owned()))
+        .map(|check| (check.id.clone(), check.outcome().to_owned()))
         .collect();
     let from_junit: BTreeSet<(String, String)> = junit
         .test_suites
@@ -205,7 +205,7 @@ fn compare_reports(root: &Path) -> Vec<VerifyError> {
         .map(|case| {
             (
                 case.name.as_str().to_owned(),
-                junit_status(&case.status).to_owned(),
+                junit_outcome(case).to_owned(),
             )
         })
         .collect();
@@ -224,9 +224,12 @@ fn compare_reports(root: &Path) -> Vec<VerifyError> {
     errors
 }
 
-fn junit_status(status: &quick_junit::TestCaseStatus) -> &'static str {
+/// Maps a test case to the outcome words of `report.json`. A skipped case of type `waived` is
+/// a waived failure.
+fn junit_outcome(case: &quick_junit::TestCase) -> &'static str {
     use quick_junit::{NonSuccessKind, TestCaseStatus};
-    match status {
+    match &case.status {
+        TestCaseStatus::Skipped { ty: Some(ty), .. } if ty.as_str() == "waived" => "waived",
         TestCaseStatus::Success { .. } => "passed",
         TestCaseStatus::NonSuccess {
             kind: NonSuccessKind::Failure,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::Status;
 use crate::report::Counts;
 use crate::runner::CheckRecord;
+use crate::waiver::{Waiver, WaiverSummary};
 
 /// Bumped whenever a field changes meaning or disappears; additions keep the number.
 pub const REPORT_FORMAT_VERSION: u32 = 1;
@@ -25,6 +26,9 @@ pub struct ReportJson {
     pub host: HostFacts,
     pub summary: Summary,
     pub checks: Vec<CheckEntry>,
+    /// The waiver file of the run and what became of each waiver, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waivers: Option<WaiverSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,6 +95,9 @@ pub struct CheckEntry {
     pub evidence: Vec<String>,
     pub depends_on: Vec<String>,
     pub source: String,
+    /// The waiver for this check, active or expired; only an active one on a failure waives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waiver>,
 }
 
 impl CheckEntry {
@@ -116,6 +123,23 @@ impl CheckEntry {
                 .collect(),
             depends_on: spec.depends_on.clone(),
             source: spec.source.clone(),
+            waiver: record.waiver.clone(),
+        }
+    }
+
+    /// Returns whether the check failed and an active waiver accepted the failure.
+    pub fn is_waived(&self) -> bool {
+        self.waiver
+            .as_ref()
+            .is_some_and(|waiver| waiver.waives(self.status))
+    }
+
+    /// Returns the outcome as one word, `waived` for an accepted failure.
+    pub fn outcome(&self) -> &'static str {
+        if self.is_waived() {
+            "waived"
+        } else {
+            self.status.as_str()
         }
     }
 }

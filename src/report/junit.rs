@@ -6,6 +6,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use crate::checks::Status;
 use crate::report::ReportJson;
+use crate::waiver::Waiver;
 
 /// Builds the JUnit report from the same data as `report.json`, so the two always agree.
 pub fn junit_report(report: &ReportJson) -> Report {
@@ -37,12 +38,18 @@ pub fn junit_report(report: &ReportJson) -> Report {
             }
         };
         let mut status = match entry.status {
+            // A waived failure must not fail a CI job that reads this file, and JUnit has no
+            // outcome for accepted failures: it is skipped, with the waiver as properties.
+            Status::Failed if entry.is_waived() => TestCaseStatus::skipped(),
             Status::Passed => TestCaseStatus::success(),
             Status::Failed => TestCaseStatus::non_success(NonSuccessKind::Failure),
             Status::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
             Status::Skipped => TestCaseStatus::skipped(),
         };
-        if entry.status != Status::Passed {
+        if entry.is_waived() {
+            status.set_message(format!("waived failure: {}", entry.message));
+            status.set_type("waived");
+        } else if entry.status != Status::Passed {
             status.set_message(entry.message.clone());
             status.set_type(entry.level.clone());
         }
@@ -51,14 +58,20 @@ pub fn junit_report(report: &ReportJson) -> Report {
         case.set_time(Duration::from_millis(entry.duration_ms));
         case.add_property(Property::new("level", entry.level.clone()));
         case.add_property(Property::new("attempts", entry.attempts.to_string()));
+        if let Some(waiver) = &entry.waiver {
+            add_waiver_properties(&mut case, waiver);
+        }
         let mut explanation = format!(
             "{}\nrule: {}\noutcome: {} ({})\n{}\n",
             entry.title,
             entry.rule,
-            entry.status.as_str(),
+            entry.outcome(),
             entry.level,
             entry.message
         );
+        if let Some(waiver) = &entry.waiver {
+            explanation.push_str(&format!("waiver: {}\n", waiver.describe()));
+        }
         for file in &entry.evidence {
             explanation.push_str(&format!("evidence: {file}\n"));
         }
@@ -70,6 +83,23 @@ pub fn junit_report(report: &ReportJson) -> Report {
     }
     junit.add_test_suites(suites);
     junit
+}
+
+fn add_waiver_properties(case: &mut TestCase, waiver: &Waiver) {
+    let state = if waiver.expired { "expired" } else { "active" };
+    case.add_property(Property::new("waiver_state", state));
+    case.add_property(Property::new(
+        "waiver_approved_by",
+        waiver.approved_by.clone(),
+    ));
+    case.add_property(Property::new(
+        "waiver_expires",
+        waiver.expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    ));
+    case.add_property(Property::new(
+        "waiver_justification",
+        waiver.justification.clone(),
+    ));
 }
 
 impl ReportJson {

@@ -2,8 +2,11 @@
 //! files and `SHA256SUMS`, plus the verdict and exit code.
 
 mod bundle;
+pub mod diff;
+pub mod html;
 pub mod json;
 mod junit;
+pub mod merge;
 pub mod terminal;
 
 use std::path::Path;
@@ -54,19 +57,40 @@ pub mod exit {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     pub passed: usize,
+    /// Failures without an active waiver.
     pub failed: usize,
     pub error: usize,
     pub skipped: usize,
     pub required_failed: usize,
     pub required_not_evaluated: usize,
     pub advisory_failed: usize,
+    /// Failures accepted by an active waiver; they count in no other field.
+    #[serde(default)]
+    pub waived: usize,
 }
 
 impl Counts {
     pub fn add(&mut self, record: &CheckRecord) {
-        let required = record.spec.level == Level::Required;
-        match record.status {
+        let waived = record
+            .waiver
+            .as_ref()
+            .is_some_and(|waiver| waiver.waives(record.status));
+        self.tally(record.status, record.spec.level == Level::Required, waived);
+    }
+
+    /// Adds a check read back from `report.json`.
+    pub fn add_entry(&mut self, entry: &CheckEntry) {
+        self.tally(
+            entry.status,
+            entry.level == Level::Required.as_str(),
+            entry.is_waived(),
+        );
+    }
+
+    fn tally(&mut self, status: Status, required: bool, waived: bool) {
+        match status {
             Status::Passed => self.passed += 1,
+            Status::Failed if waived => self.waived += 1,
             Status::Failed => {
                 self.failed += 1;
                 if required {

@@ -1,6 +1,7 @@
 //! What a person sees while a run goes: a progress bar on a terminal, one line per check
 //! otherwise, then counts per suite, failed required checks first, and one verdict line.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,8 +14,10 @@ use crate::runner::{CheckRecord, RunEvent};
 /// Progress display on stderr.
 pub struct Progress {
     bar: Option<ProgressBar>,
-    /// No output at all, for library callers such as tests.
-    silent: bool,
+    /// Checks with an active waiver, whose failures are shown as WAIVED.
+    waived: HashSet<String>,
+    /// Print nothing per check (monitoring and federation runs).
+    quiet: bool,
 }
 
 impl Progress {
@@ -29,19 +32,30 @@ impl Progress {
             );
             bar
         });
-        Progress { bar, silent: false }
-    }
-
-    /// A display that writes nothing.
-    pub fn silent() -> Self {
         Progress {
-            bar: None,
-            silent: true,
+            bar,
+            waived: HashSet::new(),
+            quiet: false,
         }
     }
 
+    /// No output at all, for callers that print their own.
+    pub fn quiet() -> Self {
+        Progress {
+            bar: None,
+            waived: HashSet::new(),
+            quiet: true,
+        }
+    }
+
+    /// Shows failures of these checks as WAIVED.
+    pub fn with_waived(mut self, checks: HashSet<String>) -> Self {
+        self.waived = checks;
+        self
+    }
+
     pub fn event(&self, event: RunEvent<'_>) {
-        if self.silent {
+        if self.quiet {
             return;
         }
         match event {
@@ -51,9 +65,15 @@ impl Progress {
                 }
             }
             RunEvent::Finished { record } => {
+                let waived =
+                    record.status == Status::Failed && self.waived.contains(&record.spec.id);
                 let line = format!(
                     "{:>7} {:<44} {:>7.2}s  {}",
-                    label(record.status),
+                    if waived {
+                        "WAIVED"
+                    } else {
+                        label(record.status)
+                    },
                     record.spec.id,
                     record.duration.as_secs_f64(),
                     first_line(&record.message)
@@ -84,6 +104,14 @@ fn label(status: Status) -> &'static str {
         Status::Failed => "FAIL",
         Status::Error => "ERROR",
         Status::Skipped => "SKIP",
+    }
+}
+
+/// Returns the label of a finished record, WAIVED for a failure an active waiver accepts.
+fn record_label(record: &CheckRecord) -> &'static str {
+    match &record.waiver {
+        Some(waiver) if waiver.waives(record.status) => "WAIVED",
+        _ => label(record.status),
     }
 }
 
@@ -125,8 +153,14 @@ pub fn print_summary(
         .iter()
         .filter(|r| matches!(r.status, Status::Failed | Status::Error))
         .collect();
-    // Required failures first, then required errors, then advisory ones.
-    problems.sort_by_key(|r| (r.spec.level != Level::Required, r.status != Status::Failed));
+    // Required failures first, then required errors, then advisory ones; waived failures last.
+    problems.sort_by_key(|r| {
+        (
+            record_label(r) == "WAIVED",
+            r.spec.level != Level::Required,
+            r.status != Status::Failed,
+        )
+    });
     if !problems.is_empty() {
         writeln!(out)?;
     }
@@ -134,11 +168,25 @@ pub fn print_summary(
         writeln!(
             out,
             "{} {} ({}): {}",
-            label(record.status),
+            record_label(record),
             record.spec.id,
             record.spec.level.as_str(),
             record.message
         )?;
+        if let Some(waiver) = record.waiver.as_ref().filter(|w| w.waives(record.status)) {
+            writeln!(out, "  waiver: {}", waiver.describe())?;
+        }
+    }
+
+    for record in records {
+        if let Some(waiver) = record.waiver.as_ref().filter(|w| w.expired) {
+            writeln!(
+                out,
+                "warning: the waiver for {} {} and was ignored",
+                record.spec.id,
+                waiver.describe()
+            )?;
+        }
     }
     if let Some(reason) = incomplete {
         writeln!(out, "\nrun incomplete: {reason}")?;
@@ -146,11 +194,21 @@ pub fn print_summary(
     let counts = Counts::of(records);
     writeln!(
         out,
-        "\n{verdict}: {} passed, {} failed ({} required), {} error, {} skipped",
-        counts.passed, counts.failed, counts.required_failed, counts.error, counts.skipped
+        "\n{verdict}: {} passed, {} failed ({} required), {} error, {} skipped{}",
+        counts.passed,
+        counts.failed,
+        counts.required_failed,
+        counts.error,
+        counts.skipped,
+        if counts.waived > 0 {
+            format!(", {} waived", counts.waived)
+        } else {
+            String::new()
+        }
     )?;
     writeln!(out, "reports: {}", bundle.display())?;
     writeln!(out, "  {}", bundle.join("junit.xml").display())?;
     writeln!(out, "  {}", bundle.join("report.json").display())?;
+    writeln!(out, "  {}", bundle.join("report.html").display())?;
     Ok(())
 }
