@@ -286,7 +286,9 @@ async fn init_drafts_loadable_profile_once() {
             "--filter",
             "discovery.gocdb-keystone-url",
             "--filter",
-            "suite:network",
+            "network.keystone-*",
+            "--filter",
+            "network.tls-*",
         ],
         &[
             Path::new("--site"),
