@@ -111,14 +111,14 @@ pub fn options_from_args(args: &ValidateAccountingArgs) -> Result<ValidateOption
     Ok(options)
 }
 
-/// Runs the command, printing to standard output and errors; returns the exit code.
+/// Runs the command, printing to standard output and standard error, and returns the exit code.
 pub fn run(args: &ValidateAccountingArgs) -> i32 {
     let stdout = io::stdout();
     let stderr = io::stderr();
     run_with_output(args, &mut stdout.lock(), &mut stderr.lock())
 }
 
-/// Runs the command with the given output streams; returns the exit code.
+/// Runs the command with the given output streams and returns the exit code.
 pub fn run_with_output(
     args: &ValidateAccountingArgs,
     out: &mut dyn Write,

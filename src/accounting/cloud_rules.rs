@@ -1,8 +1,6 @@
 //! Checks on parsed cloud records that APEL's loader lets through: what it would store wrongly
 //! or what the accounting portal cannot attribute.
 
-use std::collections::HashMap;
-
 use super::Draft;
 use super::cloud::{CloudRecord, Field, Kind, Value};
 use super::python::{self, PyInt};
@@ -33,9 +31,35 @@ const FUTURE_TOLERANCE_SECONDS: i64 = 86_400;
 
 /// State kept across the records of one message.
 #[derive(Default)]
-pub(crate) struct MessageState {
-    /// First record number of each VMUUID.
-    vm_records: HashMap<String, usize>,
+pub(crate) struct MessageState<'a> {
+    /// VMUUID, record number and line of every record. They are sorted once at the end of the
+    /// message, which costs less than hashing every VMUUID.
+    vms: Vec<(&'a str, usize, usize)>,
+}
+
+impl MessageState<'_> {
+    /// Reports VMUUIDs that occur in more than one record of the message.
+    pub(crate) fn finish(mut self, draft: &mut Draft<'_>) {
+        self.vms.sort_unstable();
+        for pair in self.vms.windows(2) {
+            let ((uuid, first, _), (same, record, line)) = (pair[0], pair[1]);
+            if uuid == same {
+                draft.push(
+                    Finding::error(
+                        rules::CLOUD_DUPLICATE_VM,
+                        format!(
+                            "VMUUID {} is also in record {first}; the repository keeps one \
+                             record per VM and month, so one of them is lost",
+                            python::shorten(uuid, 60)
+                        ),
+                    )
+                    .at_record(record)
+                    .at_line(line)
+                    .on_field(Field::VmUuid.name()),
+                );
+            }
+        }
+    }
 }
 
 fn located(finding: Finding, record: &CloudRecord<'_>, field: Field) -> Finding {
@@ -111,10 +135,10 @@ pub(crate) fn report_loader_errors(record: &CloudRecord<'_>, draft: &mut Draft<'
 }
 
 /// Runs every check APEL lets through on one record.
-pub(crate) fn check_record(
-    record: &CloudRecord<'_>,
+pub(crate) fn check_record<'a>(
+    record: &CloudRecord<'a>,
     draft: &mut Draft<'_>,
-    state: &mut MessageState,
+    state: &mut MessageState<'a>,
 ) {
     check_status(record, draft);
     check_lengths(record, draft);
@@ -124,23 +148,8 @@ pub(crate) fn check_record(
     check_attribution(record, draft);
     check_nova_state(record, draft);
     if let Some(uuid) = record.text(Field::VmUuid) {
-        match state.vm_records.get(uuid) {
-            Some(first) => draft.push(located(
-                Finding::error(
-                    rules::CLOUD_DUPLICATE_VM,
-                    format!(
-                        "VMUUID {} is also in record {first}; the repository keeps one record per \
-                         VM and month, so one of them is lost",
-                        python::shorten(uuid, 60)
-                    ),
-                ),
-                record,
-                Field::VmUuid,
-            )),
-            None => {
-                state.vm_records.insert(uuid.to_owned(), record.number);
-            }
-        }
+        let line = record.line_of(Field::VmUuid).unwrap_or(record.line);
+        state.vms.push((uuid, record.number, line));
     }
     if let Some(time) = measurement_time(record) {
         draft.note_time(time);
@@ -436,10 +445,11 @@ fn check_attribution(record: &CloudRecord<'_>, draft: &mut Draft<'_>) {
             )),
         }
     }
+    let opts = draft.opts;
     check_name(
         record,
         Field::SiteName,
-        draft.opts.site_name.clone(),
+        opts.site_name.as_deref(),
         rules::SITE_NAME,
         draft,
     );
@@ -456,7 +466,7 @@ fn check_attribution(record: &CloudRecord<'_>, draft: &mut Draft<'_>) {
         Some(_) => check_name(
             record,
             Field::CloudComputeService,
-            draft.opts.service.clone(),
+            opts.service.as_deref(),
             rules::SERVICE,
             draft,
         ),
@@ -466,7 +476,7 @@ fn check_attribution(record: &CloudRecord<'_>, draft: &mut Draft<'_>) {
 fn check_name(
     record: &CloudRecord<'_>,
     field: Field,
-    expected: Option<String>,
+    expected: Option<&str>,
     rule: &str,
     draft: &mut Draft<'_>,
 ) {

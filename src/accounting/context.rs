@@ -1,8 +1,8 @@
 //! Site context beyond the messages: Nova's server list, cASO's VO mapping (`voms.json`, the
 //! `vo_property` option of `caso.conf`) and the Keystone projects with their properties.
 //!
-//! Each source is optional. With a Nova server list, records can be checked against the VM's
-//! real state; with the mapping sources, a record without FQAN can be traced to the project and
+//! Each source is optional. With a Nova server list, records are checked against the VM's real
+//! state. With the mapping sources, a record without FQAN can be traced to the project and
 //! the configuration mistake behind it.
 
 use std::collections::{BTreeMap, HashMap};

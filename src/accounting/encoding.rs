@@ -12,7 +12,9 @@ use super::{Draft, MessageType};
 /// Returns true for control bytes that do not belong in a record: everything below 0x20 except
 /// tab, line feed and carriage return, and DEL.
 fn is_control(byte: u8) -> bool {
-    (byte < 0x20 && byte != b'\t' && byte != b'\n' && byte != b'\r') || byte == 0x7f
+    // Non-short-circuit operators keep the block scan branch-free, so it vectorises.
+    let allowed = (byte == b'\t') | (byte == b'\n') | (byte == b'\r');
+    ((byte < 0x20) & !allowed) | (byte == 0x7f)
 }
 
 /// Tells the line, record and field of a byte offset, counting forward from the last call so a

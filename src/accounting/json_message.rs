@@ -2,7 +2,7 @@
 //!
 //! APEL 2.5.0's loader has no JSON branch: it reads the first line as a header and rejects the
 //! message with "Message type ... not recognised.". EGI routes these messages to a separate
-//! consumer, so this module judges them by the EGI record schemas instead; the report still
+//! consumer, so this module judges them by the EGI record schemas instead. The report still
 //! carries the loader's verdict.
 
 use serde_json::{Map, Value};

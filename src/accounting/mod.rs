@@ -141,7 +141,11 @@ impl<'o> Draft<'o> {
 /// Validates one message: APEL's verdict, and every finding APEL lets through.
 pub fn validate_message(path: &str, bytes: &[u8], opts: &ValidateOptions) -> MessageReport {
     let mut draft = Draft::new(opts);
-    let text = String::from_utf8_lossy(bytes);
+    // Checking first is much faster than the lossy decoder on valid input, the common case.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     let stripped = python::strip(&text);
     let offset = stripped.as_ptr() as usize - text.as_ptr() as usize;
     let first_line = 1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..offset]).count();
@@ -189,7 +193,7 @@ pub fn validate_message(path: &str, bytes: &[u8], opts: &ValidateOptions) -> Mes
     draft.finish(path)
 }
 
-/// Header types APEL 2.5.0 knows besides cloud; these are grid job and summary messages.
+/// Header types APEL 2.5.0 accepts besides cloud: grid job, summary and sync messages.
 const OTHER_APEL_HEADERS: [&str; 5] = [
     "APEL-individual-job-message",
     "APEL-summary-job-message",
@@ -354,6 +358,7 @@ fn validate_cloud(version: &str, body: &str, body_line: usize, draft: &mut Draft
         cloud_rules::report_loader_errors(&record, draft);
         cloud_rules::check_record(&record, draft, &mut state);
     }
+    state.finish(draft);
     if draft.records == 0 {
         draft.push(Finding::info(
             rules::EMPTY,

@@ -15,8 +15,28 @@ pub(crate) fn is_space(c: char) -> bool {
 }
 
 /// Strips like Python's `str.strip()` with no argument.
+#[inline]
 pub(crate) fn strip(text: &str) -> &str {
-    text.trim_matches(is_space)
+    // ASCII edges are trimmed bytewise; only an edge that is still non-ASCII afterwards can
+    // hold Unicode whitespace and needs character decoding.
+    let is_ascii_space =
+        |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f);
+    let bytes = text.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| !is_ascii_space(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ascii_space(b))
+        .map_or(start, |i| i + 1);
+    let inner = &text[start..end];
+    let edges = inner.as_bytes();
+    if edges.first().is_some_and(|b| *b >= 0x80) || edges.last().is_some_and(|b| *b >= 0x80) {
+        inner.trim_matches(is_space)
+    } else {
+        inner
+    }
 }
 
 /// Returns true when `text` contains a line boundary of `str.splitlines()` other than `\n`.
@@ -31,7 +51,7 @@ fn has_other_line_breaks(text: &str) -> bool {
 }
 
 /// Rewrites every `str.splitlines()` boundary (`\r\n`, `\r`, `\v`, `\f`, `\x1c`-`\x1e`, U+0085,
-/// U+2028, U+2029) as `\n`, which is what the SSM receiver does before the loader sees the text.
+/// U+2028, U+2029) as `\n`, as the SSM receiver does before the loader reads the text.
 pub(crate) fn normalize_line_breaks(text: &str) -> Cow<'_, str> {
     if !has_other_line_breaks(text) {
         return Cow::Borrowed(text);
@@ -85,25 +105,39 @@ fn is_digit_part(text: &str) -> bool {
 
 /// Parses an already stripped value like Python's `int(value)` in base 10.
 // TODO: Python's int() also accepts non-ASCII decimal digits (Unicode category Nd, such as
-// U+0663); they are rejected here, so such a value gets a verdict different from APEL's.
+// U+0663). They are rejected here, so such a value gets a verdict different from APEL's.
 pub(crate) fn parse_int(text: &str) -> Option<PyInt> {
     let (negative, digits) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
+        b'-' => (true, &text.as_bytes()[1..]),
+        b'+' => (false, &text.as_bytes()[1..]),
+        _ => (false, text.as_bytes()),
     };
-    if !is_digit_part(digits) {
-        return None;
-    }
+    // One pass: digits, with single underscores only between two digits.
     let mut value: i128 = 0;
-    for b in digits.bytes().filter(|b| *b != b'_') {
-        let digit = i128::from(b - b'0');
-        match value.checked_mul(10).and_then(|v| v.checked_add(digit)) {
-            Some(next) => value = next,
-            None => return Some(PyInt::Huge { negative }),
+    let mut huge = false;
+    let mut previous_digit = false;
+    for (index, byte) in digits.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                let digit = i128::from(byte - b'0');
+                match value.checked_mul(10).and_then(|v| v.checked_add(digit)) {
+                    Some(next) => value = next,
+                    None => huge = true,
+                }
+                previous_digit = true;
+            }
+            b'_' if previous_digit && index + 1 < digits.len() => previous_digit = false,
+            _ => return None,
         }
     }
-    Some(PyInt::Value(if negative { -value } else { value }))
+    if !previous_digit {
+        return None;
+    }
+    Some(if huge {
+        PyInt::Huge { negative }
+    } else {
+        PyInt::Value(if negative { -value } else { value })
+    })
 }
 
 /// Parses an already stripped value like Python's `float(value)`.
@@ -113,16 +147,16 @@ pub(crate) fn parse_float(text: &str) -> Option<f64> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    let lower = body.to_ascii_lowercase();
-    let magnitude = match lower.as_str() {
-        "inf" | "infinity" => f64::INFINITY,
-        "nan" => f64::NAN,
-        _ => {
-            if !is_decimal_literal(&lower) {
-                return None;
-            }
-            lower.replace('_', "").parse::<f64>().ok()?
-        }
+    let magnitude = if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
+        f64::INFINITY
+    } else if body.eq_ignore_ascii_case("nan") {
+        f64::NAN
+    } else if !is_decimal_literal(body) {
+        return None;
+    } else if body.contains('_') {
+        body.replace('_', "").parse::<f64>().ok()?
+    } else {
+        body.parse::<f64>().ok()?
     };
     Some(if negative { -magnitude } else { magnitude })
 }
@@ -130,7 +164,7 @@ pub(crate) fn parse_float(text: &str) -> Option<f64> {
 /// Checks Python's float grammar without sign: `digits [. [digits]] | . digits`, then an
 /// optional exponent.
 fn is_decimal_literal(text: &str) -> bool {
-    let (mantissa, exponent) = match text.find('e') {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
         Some(index) => (&text[..index], Some(&text[index + 1..])),
         None => (text, None),
     };

@@ -1,4 +1,4 @@
-//! Report types: what the validator says about one message and about a whole spool.
+//! Report types: the validator's result for one message and for a whole spool.
 
 use std::collections::HashMap;
 
@@ -136,7 +136,7 @@ impl Finding {
     }
 }
 
-/// Everything the validator says about one message.
+/// The validator's result for one message.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageReport {
     /// File path, `-` for standard input.
@@ -158,9 +158,9 @@ pub struct MessageReport {
     pub findings: Vec<Finding>,
     /// Newest measurement time among the records, in Unix seconds.
     pub newest_record_time: Option<i64>,
-    /// True when the message reaches EGI's repository intact: no error finding, and accepted by
-    /// the consumer of its type (APEL's loader for cloud and storage; the JSON schema for IP and
-    /// accelerator messages, which APEL 2.5.0's loader never handles).
+    /// True when the message reaches EGI's repository intact: it has no error finding, and the
+    /// consumer of its type accepts it. That is APEL's loader for cloud and storage messages, and
+    /// the JSON schema for IP and accelerator messages, because APEL 2.5.0's loader rejects JSON.
     pub passed: bool,
 }
 

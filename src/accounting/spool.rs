@@ -2,7 +2,7 @@
 //!
 //! cASO's SSM messenger writes a dirq `QueueSimple`: `<spool>/<8 hex digits>/<14 hex digits>`,
 //! names growing with time, `.tmp` while a file is being written and `.lck` while `ssmsend`
-//! holds it. A directory without such buckets is read as SSM's plain `directory` spool, where
+//! has it locked. A directory without such buckets is read as SSM's plain `directory` spool, where
 //! every file is a message. Only one message is in memory at a time.
 
 use std::collections::HashMap;
@@ -33,7 +33,7 @@ fn is_hex_name(name: &str, length: usize) -> bool {
     name.len() == length && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Remembers messages by length and a hash of their ends; a match is confirmed by comparing the
+/// Remembers messages by length and a hash of their ends. A match is confirmed by comparing the
 /// earlier file in full, so no false duplicate is reported.
 #[derive(Default)]
 struct DuplicateIndex {
@@ -421,6 +421,28 @@ mod tests {
         assert_eq!(summary.messages, 2);
         assert_eq!(reports[0].findings[0].rule, rules::SPOOL_UNREADABLE);
         assert!(reports[1].passed);
+    }
+
+    #[test]
+    fn unreadable_message_is_reported_and_walk_goes_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(
+            &dir.path().join("6b12d4f8/6b12d4fc000002"),
+            MESSAGE.as_bytes(),
+        );
+        let dangling = dir.path().join("6b12d4f8/6b12d4fc000001");
+        std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).expect("symlink");
+        let mut reports = Vec::new();
+        let summary = validate_paths(
+            &[dir.path().to_owned()],
+            &ValidateOptions::at(1_000_100),
+            |r| reports.push(r),
+        );
+        assert_eq!(summary.messages, 2);
+        assert_eq!(reports[0].findings[0].rule, rules::SPOOL_UNREADABLE);
+        assert!(!reports[0].passed);
+        assert!(reports[1].passed);
+        assert!(!summary.passed());
     }
 
     #[test]

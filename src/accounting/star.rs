@@ -2,7 +2,7 @@
 //! loader parses them, plus the checks it lets through.
 //!
 //! APEL parses the whole document with expat before it looks at the namespace, so a
-//! well-formedness error wins over every other reason; its stored text is expat's error string
+//! well-formedness error wins over every other reason. Its stored text is expat's error string
 //! without the position. Then the root element's namespace picks the parser, and a StAR document
 //! must hold at least one `StorageUsageRecord`.
 
