@@ -71,6 +71,11 @@ async fn spool_valid(ctx: CheckCtx) -> Result<Outcome, Problem> {
     }
     let mut problems = Vec::new();
     for report in &reports {
+        // `passed` already accounts for JSON messages, which APEL's loader rejects by design
+        // because EGI routes them to another consumer.
+        if report.passed {
+            continue;
+        }
         if report.apel == ApelVerdict::Rejected {
             problems.push(format!(
                 "{}: APEL rejects it ({})",
@@ -81,9 +86,7 @@ async fn spool_valid(ctx: CheckCtx) -> Result<Outcome, Problem> {
                     .or(report.apel_reason.as_deref())
                     .unwrap_or("no reason")
             ));
-            continue;
-        }
-        if let Some(finding) = report
+        } else if let Some(finding) = report
             .findings
             .iter()
             .find(|f| f.severity == Severity::Error)
