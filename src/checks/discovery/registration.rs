@@ -5,10 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::{DigitallySignedStruct, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName};
 
 use super::{CheckCtx, Outcome, Problem, gocdb_section, outcome, pi_document, site_services};
 use crate::gocdb::rules::{self, ACCOUNTING, NOVA};
@@ -171,7 +168,7 @@ async fn peer_certificate(
         .with_safe_default_protocol_versions()
         .map_err(|err| Problem(format!("cannot configure TLS: {err}")))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(SubjectOnly(provider)))
+        .with_custom_certificate_verifier(super::super::network::recording_verifier(provider))
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_owned())
         .map_err(|err| Problem(format!("invalid host name {host}: {err}")))?;
@@ -191,53 +188,4 @@ async fn peer_certificate(
         .and_then(|chain| chain.first())
         .map(|leaf| leaf.clone().into_owned())
         .ok_or_else(|| Problem(format!("{host}:{port} sent no certificate")))
-}
-
-/// Accepts any chain but still checks the handshake signatures.
-#[derive(Debug)]
-struct SubjectOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for SubjectOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }

@@ -21,6 +21,7 @@ use super::{CheckCtx, CheckKind, Problem};
 
 /// The resolver the profile asks for, shared with the discovery suite's HOST_IP comparison.
 pub(crate) use dns::resolver_for;
+pub(crate) use tls::recording_verifier;
 
 pub const KINDS: &[CheckKind] = &[
     CheckKind {
