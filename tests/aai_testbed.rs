@@ -51,7 +51,10 @@ const CASES: &[Case] = &[
         fault: "gocdb-wrong-url",
         check: "discovery.gocdb-keystone-url",
         message: "https://localhost:15001/v3",
-        also: &["discovery.catalog-identity-gocdb", "discovery.glue-endpoint"],
+        also: &[
+            "discovery.catalog-identity-gocdb",
+            "discovery.glue-endpoint",
+        ],
     },
     Case {
         fault: "short-refresh-token",
