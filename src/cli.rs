@@ -266,6 +266,13 @@ pub struct ReferenceSiteArgs {
     /// Directory for the profile, CA and secrets [default: a new temporary directory].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Also accept tokens that this Keystone validates, so the site's Nova, Glance and Neutron
+    /// answers can stand behind a real Keystone.
+    #[arg(long, value_name = "URL", requires = "keystone_trust_anchors")]
+    pub keystone_tokens: Option<String>,
+    /// Directory of PEM CA certificates for the --keystone-tokens Keystone's TLS.
+    #[arg(long, value_name = "DIR")]
+    pub keystone_trust_anchors: Option<PathBuf>,
 }
 
 /// Parses arguments, runs the command and returns the exit code.
@@ -692,6 +699,10 @@ async fn serve_reference_site(args: ReferenceSiteArgs) -> i32 {
         listen: Some(args.listen),
         faults: args.fault,
         state_dir: args.state_dir,
+        keystone: args
+            .keystone_tokens
+            .zip(args.keystone_trust_anchors)
+            .map(|(url, trust_anchors)| reference_site::KeystoneValidation { url, trust_anchors }),
         ..SiteOptions::default()
     })
     .await

@@ -15,9 +15,18 @@ use tokio_util::sync::CancellationToken;
 
 mod common;
 
-/// Suites the testbed can answer in full. Its catalog's compute, image and network URLs are
-/// placeholders, so the suites that call Nova, Glance and Neutron are left out.
-const FILTERS: &[&str] = &["suite:aai", "suite:discovery"];
+/// Suites run against the testbed. Nova, Glance and Neutron are the reference site there,
+/// accepting the tokens this Keystone validates.
+const FILTERS: &[&str] = &[
+    "suite:aai",
+    "suite:discovery",
+    "suite:requirements",
+    "suite:capacity",
+];
+
+/// Checks of the host the tests run on rather than of the site; a busy CI machine would fail
+/// the load check for reasons that have nothing to do with the testbed.
+const SKIPS: &[&str] = &["capacity.host-*", "capacity.spool-disk"];
 
 /// A testbed fault, the check it must fail and a phrase of the message.
 struct Case {
@@ -114,7 +123,7 @@ fn run_suites() -> Result<ReportJson, Failed> {
         profile_path: profile,
         out: Some(out.path().join("bundle")),
         filters: FILTERS.iter().map(|f| f.parse().unwrap()).collect(),
-        skips: Vec::new(),
+        skips: SKIPS.iter().map(|f| f.parse().unwrap()).collect(),
         jobs: 4,
         check_timeout: Duration::from_secs(60),
         deadline: None,

@@ -40,9 +40,27 @@ pub struct SiteOptions {
     pub refresh_token: Option<String>,
     /// The OIDC client secret the issuer accepts; random when unset.
     pub client_secret: Option<String>,
+    /// A real Keystone whose tokens the Nova, Glance and Neutron answers accept, so the site
+    /// can serve those APIs behind a testbed's Keystone.
+    pub keystone: Option<KeystoneValidation>,
     /// Latency added to every response, to model a remote site in benchmarks. The `slow`
     /// fault adds its own 3 s on top.
     pub delay: Option<std::time::Duration>,
+}
+
+/// A real Keystone that validates the tokens presented to the reference site's services.
+#[derive(Debug, Clone)]
+pub struct KeystoneValidation {
+    /// Keystone's URL, with or without `/v3`.
+    pub url: String,
+    /// Directory of PEM CA certificates that Keystone's certificate chains to.
+    pub trust_anchors: PathBuf,
+}
+
+/// A client for [`KeystoneValidation`], built once at start-up.
+pub(crate) struct KeystoneClient {
+    pub url: String,
+    pub client: reqwest::Client,
 }
 
 /// A running reference site. Dropping it stops the server and removes a temporary state dir.
@@ -80,6 +98,8 @@ pub(crate) struct AppState {
     pub flaky_count: AtomicU32,
     /// Start-up time in Unix seconds; token lifetimes count from it.
     pub started: i64,
+    /// The real Keystone that validates foreign tokens, when the site fronts one.
+    pub keystone: Option<KeystoneClient>,
     /// Latency added to every response.
     pub delay: std::time::Duration,
 }
@@ -156,6 +176,7 @@ pub async fn start(options: SiteOptions) -> Result<ReferenceSite, StartError> {
         tokens: Mutex::default(),
         flaky_count: AtomicU32::new(0),
         started: chrono::Utc::now().timestamp(),
+        keystone: keystone_client(options.keystone.as_ref())?,
         delay: options.delay.unwrap_or_default(),
         faults,
     });
@@ -231,6 +252,30 @@ fn router(state: Arc<AppState>) -> Router {
             faults::apply,
         ))
         .with_state(state)
+}
+
+fn keystone_client(
+    validation: Option<&KeystoneValidation>,
+) -> Result<Option<KeystoneClient>, StartError> {
+    let Some(validation) = validation else {
+        return Ok(None);
+    };
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .timeout(std::time::Duration::from_secs(10));
+    let anchors = crate::http::load_trust_anchors(&validation.trust_anchors)
+        .map_err(|err| StartError::Pki(err.to_string()))?;
+    for cert in anchors {
+        builder = builder.add_root_certificate(cert);
+    }
+    let client = builder
+        .build()
+        .map_err(|err| StartError::Pki(err.to_string()))?;
+    Ok(Some(KeystoneClient {
+        url: validation.url.clone(),
+        client,
+    }))
 }
 
 fn random_secret() -> String {

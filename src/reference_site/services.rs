@@ -55,24 +55,53 @@ fn fixture(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
-    scope(state, headers).is_some()
+async fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+    scope(state, headers).await.is_some()
 }
 
-/// The project (VO name) a request's token is scoped to.
-fn scope(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|id| {
-            state
-                .tokens
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(id)
-                .cloned()
-        })
-        .and_then(|token| token.scope)
+/// The project (VO name) a request's token is scoped to: a token this site issued, or, when
+/// the site fronts a real Keystone, one that Keystone validates.
+async fn scope(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok())?;
+    let own = state
+        .tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(token)
+        .cloned();
+    match own {
+        Some(issued) => issued.scope,
+        None => keystone_scope(state, token).await,
+    }
+}
+
+/// Asks the real Keystone about a token, as keystonemiddleware does for Nova: a token may
+/// validate itself with `GET /v3/auth/tokens`.
+async fn keystone_scope(state: &AppState, token: &str) -> Option<String> {
+    let keystone = state.keystone.as_ref()?;
+    let url = format!(
+        "{}/v3/auth/tokens",
+        keystone.url.trim_end_matches('/').trim_end_matches("/v3")
+    );
+    let response = keystone
+        .client
+        .get(&url)
+        .header("x-auth-token", token)
+        .header("x-subject-token", token)
+        .send()
+        .await;
+    let body: Value = match response {
+        Ok(response) if response.status().is_success() => response.json().await.ok()?,
+        Ok(response) => {
+            tracing::info!(status = %response.status(), "Keystone rejected a token");
+            return None;
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, url = %url, "cannot validate a token at Keystone");
+            return None;
+        }
+    };
+    body["token"]["project"]["name"].as_str().map(str::to_owned)
 }
 
 fn unauthorized() -> Response {
@@ -94,7 +123,7 @@ pub async fn nova_version(State(state): State<Arc<AppState>>) -> Response {
 }
 
 pub async fn nova_limits(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if !authorized(&state, &headers) {
+    if !authorized(&state, &headers).await {
         return unauthorized();
     }
     let mut limits = fixture(NOVA_LIMITS);
@@ -107,7 +136,7 @@ pub async fn nova_limits(State(state): State<Arc<AppState>>, headers: HeaderMap)
 /// `GET /flavors/detail` as Nova answers a project member: public flavors and the private ones
 /// the project has access to.
 pub async fn nova_flavors(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some(project) = scope(&state, &headers) else {
+    let Some(project) = scope(&state, &headers).await else {
         return unauthorized();
     };
     let mut flavors: Vec<Value> = fixture(NOVA_FLAVORS)["flavors"]
@@ -142,7 +171,7 @@ pub async fn neutron_quota_details(
     Path(_project_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !authorized(&state, &headers) {
+    if !authorized(&state, &headers).await {
         return unauthorized();
     }
     Json(fixture(NEUTRON_QUOTA)).into_response()
@@ -151,7 +180,7 @@ pub async fn neutron_quota_details(
 /// `GET /v2/images`: public images for everyone and the shared one for `vo.access.egi.eu`,
 /// the project EGI's image synchronisation shares it with.
 pub async fn glance_images(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some(project) = scope(&state, &headers) else {
+    let Some(project) = scope(&state, &headers).await else {
         return unauthorized();
     };
     let mut listing = fixture(GLANCE_IMAGES);
@@ -165,7 +194,7 @@ pub async fn glance_images(State(state): State<Arc<AppState>>, headers: HeaderMa
 }
 
 pub async fn neutron_networks(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if !authorized(&state, &headers) {
+    if !authorized(&state, &headers).await {
         return unauthorized();
     }
     Json(json!({"networks": [{"id": "net-public", "name": "public", "router:external": true, "status": "ACTIVE"}]}))
