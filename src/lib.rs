@@ -26,6 +26,7 @@ pub mod report;
 pub mod runner;
 pub mod secret;
 pub mod session;
+pub mod severity;
 pub mod validate;
 pub mod waiver;
 pub mod x509;

@@ -43,28 +43,7 @@ pub enum ApelVerdict {
     Rejected,
 }
 
-/// Severity of a finding; the order is from most to least severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Accounting is lost, wrong, or will not be sent.
-    Error,
-    /// Accounting is probably wrong or at risk.
-    Warning,
-    /// Worth knowing, no action needed.
-    Info,
-}
-
-impl Severity {
-    /// Lowercase name, as in the JSON output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-            Self::Info => "info",
-        }
-    }
-}
+pub use crate::severity::Severity;
 
 /// One problem found in a message or a spool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,28 +5,7 @@ pub mod cli;
 
 use serde::Serialize;
 
-/// How much a finding matters to the site's certification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// A FedCloud service (monitoring, accounting, discovery) breaks or ignores the site.
-    Error,
-    /// Works today, but is fragile or against EGI's registration rules.
-    Warning,
-    /// Worth knowing, no action needed.
-    Info,
-}
-
-impl Severity {
-    /// Lowercase name, as in the JSON output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
+pub use crate::severity::Severity;
 
 /// One problem or fact found in a GOCDB PI response or a GLUE2.1 document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
