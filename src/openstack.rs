@@ -4,8 +4,8 @@
 use serde_json::Value;
 use url::Url;
 
-/// The Keystone root (scheme, host, port and any path prefix such as `/identity`), from a URL
-/// given with or without `/v3` or `/v2.0` and trailing slashes.
+/// Returns the Keystone root (scheme, host, port and any path prefix such as `/identity`) of a
+/// URL given with or without `/v3` or `/v2.0` and trailing slashes.
 pub fn keystone_root(url: &str) -> Result<Url, String> {
     let mut parsed =
         Url::parse(url.trim()).map_err(|err| format!("invalid Keystone URL `{url}`: {err}"))?;
@@ -30,14 +30,14 @@ pub fn keystone_root(url: &str) -> Result<Url, String> {
     Ok(parsed)
 }
 
-/// A URL under the Keystone v3 API, e.g. `v3_url(url, "auth/projects")`.
+/// Builds a URL under the Keystone v3 API, e.g. `v3_url(url, "auth/projects")`.
 pub fn v3_url(keystone: &str, path: &str) -> Result<String, String> {
     let root = keystone_root(keystone)?;
     let base = root.as_str().trim_end_matches('/');
     Ok(format!("{base}/v3/{}", path.trim_start_matches('/')))
 }
 
-/// The OS-FEDERATION authentication URL for an identity provider and protocol.
+/// Builds the OS-FEDERATION authentication URL for an identity provider and protocol.
 pub fn federation_auth_url(
     keystone: &str,
     identity_provider: &str,
@@ -72,7 +72,7 @@ pub struct Endpoint {
     pub url: String,
 }
 
-/// Every endpoint of a Keystone v3 catalog (the `catalog` array of a token).
+/// Lists every endpoint of a Keystone v3 catalog (the `catalog` array of a token).
 pub fn catalog_endpoints(catalog: &Value) -> Vec<Endpoint> {
     let mut out = Vec::new();
     for service in catalog.as_array().into_iter().flatten() {
@@ -96,7 +96,7 @@ pub fn catalog_endpoints(catalog: &Value) -> Vec<Endpoint> {
     out
 }
 
-/// The public URL of a service type, if the catalog has one.
+/// Returns the public URL of a service type, if the catalog has one.
 pub fn public_url(catalog: &Value, service_type: &str) -> Option<String> {
     catalog_endpoints(catalog)
         .into_iter()

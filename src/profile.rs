@@ -422,14 +422,14 @@ impl SiteProfile {
         }
     }
 
-    /// The Keystone project that serves `vo`.
+    /// Returns the Keystone project that serves `vo`.
     pub fn project_for<'a>(&'a self, vo: &'a str) -> &'a str {
         self.site.projects.get(vo).map_or(vo, String::as_str)
     }
 }
 
 impl OidcSection {
-    /// Every secret source of the section with its key, for validation and resolution.
+    /// Lists every secret source of the section with its key, for validation and resolution.
     pub fn secret_sources(&self) -> [(&'static str, Option<&SecretSource>); 5] {
         [
             ("client_secret", self.client_secret.as_ref()),

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::checks::{self, CheckCtx, Evidence, EvidenceFile, Outcome, RunEnv, Status};
 use crate::manifest::CheckSpec;
 
-/// How a run is carried out.
+/// Settings of a run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Checks running at once.
@@ -40,7 +40,7 @@ pub struct CheckRecord {
     pub waiver: Option<crate::waiver::Waiver>,
 }
 
-/// What the runner reports while it works.
+/// Event the runner emits while it works.
 #[derive(Debug)]
 pub enum RunEvent<'a> {
     Started { spec: &'a CheckSpec },
@@ -226,7 +226,7 @@ async fn run_one(env: Arc<RunEnv>, spec: Arc<CheckSpec>, default_timeout: Durati
             Ok(Ok(outcome)) => outcome,
             Ok(Err(problem)) => Outcome::error(problem.0),
             Err(_) => Outcome::error(format!(
-                "timed out after {:.1} s (hint: raise --timeout if the site is slow, or check why it does not answer)",
+                "timed out after {:.1} s (hint: raise --timeout if the site is slow, or check why it does not respond)",
                 timeout.as_secs_f64()
             )),
         },

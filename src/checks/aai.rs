@@ -219,8 +219,8 @@ async fn federated_auth(ctx: CheckCtx) -> Result<Outcome, Problem> {
             )));
         }
         status @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-            // Keystone compares the token's issuer with the identity provider's remote_ids; a
-            // list that misses the current issuer (as after Check-in's move to Keycloak) is the
+            // Keystone compares the token's issuer with the identity provider's remote_ids. A
+            // list without the current issuer (as after Check-in's move to Keycloak) is the
             // usual cause, so the issuer is shown beside the error.
             let issuer = jwt_claims(&token)
                 .and_then(|claims| claims["iss"].as_str().map(str::to_owned))
@@ -254,7 +254,7 @@ async fn federated_auth(ctx: CheckCtx) -> Result<Outcome, Problem> {
     )))
 }
 
-/// The message of a Keystone error body, or the start of the body.
+/// Extracts the message of a Keystone error body, or returns the start of the body.
 fn keystone_error(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
@@ -366,8 +366,8 @@ async fn scoped_tokens(ctx: CheckCtx) -> Result<Outcome, Problem> {
     )))
 }
 
-/// Makes a JWT that looks like a Check-in token but is signed by a key the site never saw, or
-/// names another issuer; a site that accepts it trusts anyone.
+/// Makes a JWT that looks like a Check-in token but is signed by a key the site never saw. A
+/// site that accepts it, or one naming another issuer, trusts anyone.
 fn forged_token(issuer: &str, now: i64) -> Secret {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);

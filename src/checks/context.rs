@@ -1,4 +1,4 @@
-//! What a running check can reach: the profile, secrets, HTTP, values from earlier checks, and
+//! The context of a running check: the profile, secrets, HTTP, values from earlier checks, and
 //! the evidence it records.
 
 use std::collections::HashMap;
@@ -176,7 +176,7 @@ impl CheckCtx {
         self.env.shared.put_secret(key, secret);
     }
 
-    /// A string parameter from the manifest, or `default`.
+    /// Returns a string parameter from the manifest, or `default`.
     pub fn param_str(&self, key: &str, default: &str) -> String {
         self.spec
             .params
@@ -186,7 +186,7 @@ impl CheckCtx {
             .to_owned()
     }
 
-    /// An integer parameter from the manifest, or `default`.
+    /// Returns an integer parameter from the manifest, or `default`.
     pub fn param_i64(&self, key: &str, default: i64) -> i64 {
         self.spec
             .params
@@ -195,7 +195,7 @@ impl CheckCtx {
             .unwrap_or(default)
     }
 
-    /// A list-of-strings parameter from the manifest, or `default`.
+    /// Returns a list-of-strings parameter from the manifest, or `default`.
     pub fn param_strings(&self, key: &str, default: &[&str]) -> Vec<String> {
         match self.spec.params.get(key).and_then(|value| value.as_array()) {
             Some(items) => items

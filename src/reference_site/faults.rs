@@ -16,13 +16,13 @@ use super::AppState;
 /// A fault to switch on with `reference-site --fault NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Fault {
-    /// Every answer is delayed by 3 seconds.
+    /// Every response is delayed by 3 seconds.
     Slow,
     /// The Keystone version document is 12 MiB.
     OversizedBody,
     /// The Keystone version document is truncated JSON.
     InvalidJson,
-    /// Keystone answers 500 to federated authentication.
+    /// Keystone returns 500 to federated authentication.
     Keystone500,
     /// Keystone accepts a token signed by any key.
     AcceptForgedToken,
@@ -65,7 +65,7 @@ pub const SLOW_DELAY: Duration = Duration::from_secs(3);
 /// How far ahead the `clock-skew` fault sets the Date header, in seconds.
 pub const CLOCK_SKEW_SECONDS: i64 = 90;
 
-/// Size of the `oversized-body` answer, above the harness's 8 MiB body cap.
+/// Size of the `oversized-body` response, above the harness's 8 MiB body cap.
 const OVERSIZED_BYTES: usize = 12 * 1024 * 1024;
 
 /// Middleware applying the faults that concern every request or the version document.

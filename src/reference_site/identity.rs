@@ -18,7 +18,7 @@ use super::{AppState, Fault, VOS};
 /// Lifetime of issued access and Keystone tokens, in seconds.
 const TOKEN_LIFETIME: i64 = 3600;
 
-/// What a Keystone token grants.
+/// Grants of an issued Keystone token.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
     pub user: String,
@@ -83,7 +83,7 @@ pub fn negative_token(signer: &Signer, issuer: &str, kind: NegativeToken) -> Str
     signer.sign(&claims)
 }
 
-/// The entitlement Check-in gives a member of `vo`.
+/// Returns the entitlement Check-in gives a member of `vo`.
 pub fn entitlement(vo: &str) -> String {
     format!("urn:mace:egi.eu:group:{vo}:role=member#aai.egi.eu")
 }
@@ -227,7 +227,7 @@ fn project_json(name: &str) -> Value {
     json!({"id": format!("{:x}", stable_id(name)), "name": name, "domain_id": "default", "enabled": true})
 }
 
-/// A stable project id derived from the name, so ids match across calls.
+/// Derives a stable project id from the name, so ids match across calls.
 fn stable_id(name: &str) -> u128 {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(name.as_bytes());
@@ -265,15 +265,15 @@ pub async fn scoped_token(State(state): State<Arc<AppState>>, Json(body): Json<V
     else {
         return error(StatusCode::NOT_FOUND, "Could not find token.");
     };
-    let wanted_id = body
+    let requested_id = body
         .pointer("/auth/scope/project/id")
         .and_then(Value::as_str);
-    let wanted_name = body
+    let requested_name = body
         .pointer("/auth/scope/project/name")
         .and_then(Value::as_str);
     let Some(project) = token.projects.iter().find(|name| {
-        Some(name.as_str()) == wanted_name
-            || wanted_id == Some(format!("{:x}", stable_id(name)).as_str())
+        Some(name.as_str()) == requested_name
+            || requested_id == Some(format!("{:x}", stable_id(name)).as_str())
     }) else {
         return error(StatusCode::UNAUTHORIZED, "User has no access to project");
     };
@@ -312,7 +312,8 @@ pub async fn auth_catalog(State(state): State<Arc<AppState>>, headers: HeaderMap
     }
 }
 
-/// The service catalog: identity, compute, image and network, each with three interfaces.
+/// Builds the service catalog: identity, compute, image, network, object-store and
+/// block-storage, each with three interfaces.
 pub fn catalog(state: &AppState) -> Value {
     let public_base = if state.has(Fault::HttpEndpoints) {
         state.base.replacen("https://", "http://", 1)

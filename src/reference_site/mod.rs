@@ -1,5 +1,5 @@
-//! The reference site: an in-process FedCloud site on loopback, served over TLS, that answers as
-//! a well-run site does (Keystone, an OpenID issuer, Nova, Glance, GOCDB PI, GLUE2.1 and a cASO
+//! The reference site: an in-process FedCloud site on loopback, served over TLS, that responds
+//! as a well-run site does (Keystone, an OpenID issuer, Nova, Glance, GOCDB PI, GLUE2.1 and a cASO
 //! spool). It is the `demo` target and a fault injector for tests; tests of real behaviour use
 //! real components instead (see `testbed/`).
 
@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 pub use faults::Fault;
 use identity::Signer;
 
-/// Name of the site in its profile and GOCDB answers.
+/// Name of the site in its profile and GOCDB responses.
 pub const SITE_NAME: &str = "REFERENCE-CLOUD-SITE";
 
 /// VOs the reference site supports; each has a Keystone project of the same name.
@@ -40,7 +40,7 @@ pub struct SiteOptions {
     pub refresh_token: Option<String>,
     /// The OIDC client secret the issuer accepts; random when unset.
     pub client_secret: Option<String>,
-    /// A real Keystone whose tokens the Nova, Glance and Neutron answers accept, so the site
+    /// A real Keystone whose tokens the Nova, Glance and Neutron handlers accept, so the site
     /// can serve those APIs behind a testbed's Keystone.
     pub keystone: Option<KeystoneValidation>,
     /// Latency added to every response, to model a remote site in benchmarks. The `slow`
@@ -338,8 +338,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.write_all(text.as_bytes())
 }
 
-/// The site profile of the reference site. Secrets are read with `cat` from owner-only files,
-/// the way a profile would call `oidc-token`.
+/// Writes the site profile of the reference site. Secrets are read with `cat` from owner-only
+/// files, the way a profile would call `oidc-token`.
 pub fn profile_text(dir: &Path, base: &str) -> String {
     let dir = dir.display();
     let port = base.rsplit(':').next().unwrap_or("443");

@@ -59,8 +59,8 @@ async fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     scope(state, headers).await.is_some()
 }
 
-/// The project (VO name) a request's token is scoped to: a token this site issued, or, when
-/// the site fronts a real Keystone, one that Keystone validates.
+/// Finds the project (VO name) a request's token is scoped to. The token is one this site
+/// issued or, when the site fronts a real Keystone, one that Keystone validates.
 async fn scope(state: &AppState, headers: &HeaderMap) -> Option<String> {
     let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok())?;
     let own = state
@@ -256,8 +256,8 @@ pub async fn gocdb(
                 .into_response();
         }
     };
-    let wanted_site = query.get("sitename").map(String::as_str);
-    let body = if wanted_site.is_some_and(|site| site != SITE_NAME) {
+    let requested_site = query.get("sitename").map(String::as_str);
+    let body = if requested_site.is_some_and(|site| site != SITE_NAME) {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<results/>\n".to_owned()
     } else {
         body

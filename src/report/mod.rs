@@ -19,7 +19,7 @@ use crate::checks::Status;
 use crate::manifest::Level;
 use crate::runner::CheckRecord;
 
-/// How a run is meant; it changes what is allowed and how advisory checks count.
+/// Purpose of a run. It changes what is allowed and how advisory checks count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
@@ -121,7 +121,7 @@ impl Counts {
     }
 }
 
-/// The run's verdict as one word and its exit code.
+/// Returns the run's verdict as one word and its exit code.
 pub fn verdict(counts: &Counts, incomplete: bool, strict: bool) -> (&'static str, i32) {
     if counts.required_failed > 0 || (strict && counts.advisory_failed > 0) {
         ("FAILED", exit::FAILED)
@@ -132,7 +132,7 @@ pub fn verdict(counts: &Counts, incomplete: bool, strict: bool) -> (&'static str
     }
 }
 
-/// The path of a check's evidence directory inside a bundle.
+/// Returns the path of a check's evidence directory inside a bundle.
 pub fn evidence_dir(check_id: &str) -> String {
     format!("evidence/{check_id}")
 }
