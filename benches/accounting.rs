@@ -4,7 +4,8 @@
 //! each, keys sorted as cASO writes them) to a temporary directory, then times
 //! `validate_paths` over it and reports MB/s, records/s and peak RSS (VmHWM), next to
 //! `cat FILES | wc -l` over the same files as a practical ceiling. Run with
-//! `cargo bench --bench accounting`; set `ACCOUNTING_BENCH_MIB` to change the spool size.
+//! `cargo bench --bench accounting`; set `ACCOUNTING_BENCH_MIB` to change the spool size and
+//! `ACCOUNTING_BENCH_DIR` to keep the spool in that directory and reuse it on the next run.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -162,25 +163,53 @@ fn time_cat_wc(files: &[PathBuf]) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// Lists a spool written by [`generate`] in dirq order; returns (files, bytes, records).
+fn list_spool(dir: &Path) -> (Vec<PathBuf>, u64, u64) {
+    let sorted = |dir: &Path| {
+        let mut paths: Vec<PathBuf> = fs::read_dir(dir)
+            .expect("read spool")
+            .map(|entry| entry.expect("spool entry").path())
+            .collect();
+        paths.sort();
+        paths
+    };
+    let files: Vec<PathBuf> = sorted(dir).iter().flat_map(|b| sorted(b)).collect();
+    let bytes = files
+        .iter()
+        .map(|file| fs::metadata(file).expect("spool file").len())
+        .sum();
+    let records = (files.len() * RECORDS_PER_MESSAGE) as u64;
+    (files, bytes, records)
+}
+
 fn main() {
     let mib: u64 = std::env::var("ACCOUNTING_BENCH_MIB")
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(256);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (files, bytes, records) = generate(dir.path(), mib << 20);
+    let temporary = tempfile::tempdir().expect("temp dir");
+    let kept = std::env::var_os("ACCOUNTING_BENCH_DIR").map(PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(temporary.path());
+    let reuse = fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    let (files, bytes, records) = if reuse {
+        list_spool(dir)
+    } else {
+        fs::create_dir_all(dir).expect("create spool directory");
+        generate(dir, mib << 20)
+    };
     let megabytes = bytes as f64 / 1e6;
     println!(
-        "spool: {} messages, {records} records, {megabytes:.1} MB in {}",
+        "spool: {} messages, {records} records, {megabytes:.1} MB in {}{}",
         files.len(),
-        dir.path().display()
+        dir.display(),
+        if reuse { " (reused)" } else { "" }
     );
 
     reset_peak_rss();
     let rss_before = peak_rss_kib().unwrap_or(0);
     let (mut best, mut best_cpu) = (f64::MAX, f64::MAX);
     for run in 1..=3 {
-        let (seconds, cpu, seen, passed) = time_validator(dir.path());
+        let (seconds, cpu, seen, passed) = time_validator(dir);
         assert_eq!(seen, records, "the validator saw every record");
         assert!(passed, "generated cASO messages pass");
         println!(

@@ -353,10 +353,11 @@ fn validate_cloud(version: &str, body: &str, body_line: usize, draft: &mut Draft
         );
     }
     let mut state = cloud_rules::MessageState::default();
-    for record in cloud::CloudRecords::new(body, body_line) {
+    let mut records = cloud::CloudRecords::new(body, body_line);
+    while let Some(record) = records.next_record() {
         draft.records += 1;
-        cloud_rules::report_loader_errors(&record, draft);
-        cloud_rules::check_record(&record, draft, &mut state);
+        cloud_rules::report_loader_errors(record, draft);
+        cloud_rules::check_record(record, draft, &mut state);
     }
     state.finish(draft);
     if draft.records == 0 {
