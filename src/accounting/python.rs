@@ -14,25 +14,34 @@ pub(crate) fn is_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
+/// ASCII bytes that Python's `str.isspace()` accepts.
+const ASCII_SPACE: [bool; 256] = {
+    let mut table = [false; 256];
+    let spaces = [b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', 0x1c, 0x1d, 0x1e, 0x1f];
+    let mut index = 0;
+    while index < spaces.len() {
+        table[spaces[index] as usize] = true;
+        index += 1;
+    }
+    table
+};
+
 /// Strips like Python's `str.strip()` with no argument.
 #[inline]
 pub(crate) fn strip(text: &str) -> &str {
     // ASCII edges are trimmed bytewise; only an edge that is still non-ASCII afterwards can
     // hold Unicode whitespace and needs character decoding.
-    let is_ascii_space =
-        |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f);
     let bytes = text.as_bytes();
-    let start = bytes
-        .iter()
-        .position(|b| !is_ascii_space(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !is_ascii_space(b))
-        .map_or(start, |i| i + 1);
+    let mut start = 0;
+    while start < bytes.len() && ASCII_SPACE[usize::from(bytes[start])] {
+        start += 1;
+    }
+    let mut end = bytes.len();
+    while end > start && ASCII_SPACE[usize::from(bytes[end - 1])] {
+        end -= 1;
+    }
     let inner = &text[start..end];
-    let edges = inner.as_bytes();
-    if edges.first().is_some_and(|b| *b >= 0x80) || edges.last().is_some_and(|b| *b >= 0x80) {
+    if bytes.get(start).is_some_and(|b| *b >= 0x80) || (end > start && bytes[end - 1] >= 0x80) {
         inner.trim_matches(is_space)
     } else {
         inner
@@ -107,6 +116,14 @@ fn is_digit_part(text: &str) -> bool {
 // TODO: Python's int() also accepts non-ASCII decimal digits (Unicode category Nd, such as
 // U+0663). They are rejected here, so such a value gets a verdict different from APEL's.
 pub(crate) fn parse_int(text: &str) -> Option<PyInt> {
+    // Plain digits, the form cASO writes, cannot overflow an i64 below 19 of them.
+    let bytes = text.as_bytes();
+    if (1..=18).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
+        let value = bytes
+            .iter()
+            .fold(0_i64, |value, byte| value * 10 + i64::from(byte - b'0'));
+        return Some(PyInt::Value(i128::from(value)));
+    }
     let (negative, digits) = match text.as_bytes().first()? {
         b'-' => (true, &text.as_bytes()[1..]),
         b'+' => (false, &text.as_bytes()[1..]),
@@ -142,6 +159,9 @@ pub(crate) fn parse_int(text: &str) -> Option<PyInt> {
 
 /// Parses an already stripped value like Python's `float(value)`.
 pub(crate) fn parse_float(text: &str) -> Option<f64> {
+    if let Some(value) = parse_short_decimal(text) {
+        return Some(value);
+    }
     let (negative, body) = match text.as_bytes().first()? {
         b'-' => (true, &text[1..]),
         b'+' => (false, &text[1..]),
@@ -159,6 +179,39 @@ pub(crate) fn parse_float(text: &str) -> Option<f64> {
         body.parse::<f64>().ok()?
     };
     Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Powers of ten that an f64 holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// Parses `digits[.digits]` with at most 15 digits in all, the form cASO writes. Such a value
+/// is an exact integer over an exact power of ten, and one IEEE division of two exact values is
+/// correctly rounded, so the result equals the full parser's.
+fn parse_short_decimal(text: &str) -> Option<f64> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut digits = 0;
+    let mut point = None;
+    for (index, byte) in bytes.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                digits += 1;
+            }
+            b'.' if point.is_none() => point = Some(index),
+            _ => return None,
+        }
+    }
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let scale = point.map_or(0, |at| bytes.len() - at - 1);
+    Some(mantissa as f64 / EXACT_POWERS_OF_TEN[scale])
 }
 
 /// Checks Python's float grammar without sign: `digits [. [digits]] | . digits`, then an
@@ -227,6 +280,12 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 // texts are CPython's and glibc's messages for the larger ranges, not observed through APEL.
 pub(crate) fn check_utc_timestamp(value: PyInt) -> Result<i64, String> {
     const TIME_T_RANGE: &str = "timestamp out of range for platform time_t";
+    // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    const FIRST_SECOND: i128 = -62_135_596_800;
+    const LAST_SECOND: i128 = 253_402_300_799;
+    if let PyInt::Value(seconds @ FIRST_SECOND..=LAST_SECOND) = value {
+        return Ok(seconds as i64);
+    }
     let Some(seconds) = value.as_i64() else {
         return Err(TIME_T_RANGE.to_owned());
     };
@@ -385,6 +444,38 @@ mod tests {
         assert_eq!(
             parse_apel_datetime("yesterday"),
             Err("Unknown datetime format!: yesterday".to_owned())
+        );
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_full_parsers() {
+        for text in ["0", "7", "12.5", "5.", ".5", "0.001", "123456789012345", "99999999.9999999"] {
+            let full: f64 = text.parse().expect("a decimal");
+            assert_eq!(parse_short_decimal(text), Some(full), "{text}");
+        }
+        for text in [".", "", "1.2.3", "1e5", "1234567890123456", "-1"] {
+            assert_eq!(parse_short_decimal(text), None, "{text}");
+        }
+        assert_eq!(
+            parse_int("999999999999999999"),
+            Some(PyInt::Value(999_999_999_999_999_999))
+        );
+        assert_eq!(
+            parse_int("9999999999999999999"),
+            Some(PyInt::Value(9_999_999_999_999_999_999))
+        );
+        let edge = |year, month, day| days_from_civil(year, month, day) * 86_400;
+        assert_eq!(
+            check_utc_timestamp(PyInt::Value(edge(1, 1, 1).into())),
+            Ok(-62_135_596_800)
+        );
+        assert_eq!(
+            check_utc_timestamp(PyInt::Value((edge(10_000, 1, 1) - 1).into())),
+            Ok(253_402_300_799)
+        );
+        assert_eq!(
+            check_utc_timestamp(PyInt::Value(edge(10_000, 1, 1).into())),
+            Err("year 10000 is out of range".to_owned())
         );
     }
 
