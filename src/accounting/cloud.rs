@@ -502,58 +502,66 @@ fn check_values(record: &mut CloudRecord<'_>, order: &[SeenKey<'_>]) {
 
 /// Checks one value like APEL's `checked_value`, returning the typed value.
 fn checked_value(field: Field, raw: &str) -> Result<Value, LoaderError> {
-    let name = field.name();
     if is_null_token(raw) {
         if MANDATORY.contains(&field) {
-            return Err(loader_error(
-                rules::CLOUD_MANDATORY,
-                field,
-                format!("NULL in mandatory field: {name}"),
-                format!("{name} is empty or a null token ('{raw}'); APEL requires a value"),
-            ));
+            return Err(null_mandatory_error(field, raw));
         }
         return Ok(Value::Null);
     }
-    let shown = || python::shorten(raw, 60);
-    match field.kind() {
-        Kind::Text => Ok(Value::Text),
-        Kind::Int => python::parse_int(raw).map(Value::Int).ok_or_else(|| {
-            loader_error(
-                rules::CLOUD_TYPES,
-                field,
-                format!("Invalid int value {raw} in field {name}"),
-                format!(
-                    "{name} is '{}'; it must be a whole number in base 10",
-                    shown()
-                ),
-            )
-        }),
-        Kind::Float => python::parse_float(raw).map(Value::Float).ok_or_else(|| {
-            loader_error(
-                rules::CLOUD_TYPES,
-                field,
-                format!("Invalid float value {raw} in field {name}"),
-                format!(
-                    "{name} is '{}'; it must be a number such as 2 or 0.5",
-                    shown()
-                ),
-            )
-        }),
-        Kind::Time => python::parse_apel_datetime(raw)
-            .map(Value::Time)
-            .map_err(|text| {
-                loader_error(
-                    rules::CLOUD_TYPES,
-                    field,
-                    text,
-                    format!(
-                        "{name} is '{}'; it must be Unix seconds between years 1 and 9999 \
-                         (or YYYY-MM-DDTHH:MM:SSZ)",
-                        shown()
-                    ),
-                )
-            }),
-    }
+    let value = match field.kind() {
+        Kind::Text => return Ok(Value::Text),
+        Kind::Int => python::parse_int(raw).map(Value::Int),
+        Kind::Float => python::parse_float(raw).map(Value::Float),
+        Kind::Time => {
+            return python::parse_apel_datetime(raw)
+                .map(Value::Time)
+                .map_err(|text| time_error(field, raw, text));
+        }
+    };
+    value.ok_or_else(|| type_error(field, raw))
+}
+
+#[cold]
+fn null_mandatory_error(field: Field, raw: &str) -> LoaderError {
+    let name = field.name();
+    loader_error(
+        rules::CLOUD_MANDATORY,
+        field,
+        format!("NULL in mandatory field: {name}"),
+        format!("{name} is empty or a null token ('{raw}'); APEL requires a value"),
+    )
+}
+
+#[cold]
+fn type_error(field: Field, raw: &str) -> LoaderError {
+    let name = field.name();
+    let shown = python::shorten(raw, 60);
+    let (kind, form) = if field.kind() == Kind::Int {
+        ("int", "a whole number in base 10")
+    } else {
+        ("float", "a number such as 2 or 0.5")
+    };
+    loader_error(
+        rules::CLOUD_TYPES,
+        field,
+        format!("Invalid {kind} value {raw} in field {name}"),
+        format!("{name} is '{shown}'; it must be {form}"),
+    )
+}
+
+#[cold]
+fn time_error(field: Field, raw: &str, apel_text: String) -> LoaderError {
+    loader_error(
+        rules::CLOUD_TYPES,
+        field,
+        apel_text,
+        format!(
+            "{} is '{}'; it must be Unix seconds between years 1 and 9999 (or \
+             YYYY-MM-DDTHH:MM:SSZ)",
+            field.name(),
+            python::shorten(raw, 60)
+        ),
+    )
 }
 
 fn loader_error(

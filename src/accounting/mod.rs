@@ -141,6 +141,7 @@ impl<'o> Draft<'o> {
 /// Validates one message: APEL's verdict, and every finding APEL lets through.
 pub fn validate_message(path: &str, bytes: &[u8], opts: &ValidateOptions) -> MessageReport {
     let mut draft = Draft::new(opts);
+    let plain = python::is_plain_text(bytes);
     // Checking first is much faster than the lossy decoder on valid input, the common case.
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
@@ -177,9 +178,11 @@ pub fn validate_message(path: &str, bytes: &[u8], opts: &ValidateOptions) -> Mes
     if stripped.starts_with('<') {
         star::validate(stripped, first_line, &mut draft);
     } else {
-        validate_text_message(stripped, first_line, &mut draft);
+        validate_text_message(stripped, plain, first_line, &mut draft);
     }
-    encoding::check(bytes, draft.kind, &mut draft);
+    if !plain {
+        encoding::check(bytes, draft.kind, &mut draft);
+    }
     if draft.records > CASO_RECORDS_PER_MESSAGE {
         draft.push(Finding::warning(
             rules::MESSAGE_SIZE,
@@ -203,8 +206,12 @@ const OTHER_APEL_HEADERS: [&str; 5] = [
 ];
 
 /// Handles every message that does not start with `<`: APEL reads its first line as a header.
-fn validate_text_message(stripped: &str, first_line: usize, draft: &mut Draft<'_>) {
-    let normalized = python::normalize_line_breaks(stripped);
+fn validate_text_message(stripped: &str, plain: bool, first_line: usize, draft: &mut Draft<'_>) {
+    let normalized = if plain {
+        std::borrow::Cow::Borrowed(stripped)
+    } else {
+        python::normalize_line_breaks(stripped)
+    };
     let (header, body) = normalized
         .split_once('\n')
         .unwrap_or((normalized.as_ref(), ""));

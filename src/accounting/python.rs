@@ -26,9 +26,26 @@ const ASCII_SPACE: [bool; 256] = {
     table
 };
 
+/// Returns true for printable ASCII other than space, and DEL: bytes that are not whitespace
+/// and start no multi-byte character.
+#[inline]
+fn is_plain(byte: u8) -> bool {
+    byte.wrapping_sub(0x21) < 0x5f
+}
+
 /// Strips like Python's `str.strip()` with no argument.
 #[inline]
 pub(crate) fn strip(text: &str) -> &str {
+    // Keys and `: value` halves of cASO lines, by far the most common inputs.
+    match text.as_bytes() {
+        [first, .., last] if is_plain(*first) && is_plain(*last) => text,
+        [b' ', second, .., last] if is_plain(*second) && is_plain(*last) => &text[1..],
+        [single] if is_plain(*single) => text,
+        _ => strip_edges(text),
+    }
+}
+
+fn strip_edges(text: &str) -> &str {
     // ASCII edges are trimmed bytewise; only an edge that is still non-ASCII afterwards can
     // hold Unicode whitespace and needs character decoding.
     let bytes = text.as_bytes();
@@ -46,6 +63,20 @@ pub(crate) fn strip(text: &str) -> &str {
     } else {
         inner
     }
+}
+
+/// Returns true when every byte is printable ASCII, a space, a tab or `\n`: text with nothing
+/// to normalise and no encoding finding, which is what cASO writes.
+pub(crate) fn is_plain_text(bytes: &[u8]) -> bool {
+    let clean = |byte: u8| (byte.wrapping_sub(0x20) < 0x5f) | (byte == b'\n') | (byte == b'\t');
+    let mut blocks = bytes.chunks_exact(64);
+    // A fixed-size block with no early exit inside is vectorised.
+    for block in &mut blocks {
+        if !block.iter().fold(true, |all, byte| all & clean(*byte)) {
+            return false;
+        }
+    }
+    blocks.remainder().iter().all(|byte| clean(*byte))
 }
 
 /// Returns true when `text` contains a line boundary of `str.splitlines()` other than `\n`.
@@ -375,6 +406,27 @@ mod tests {
     fn strip_removes_python_whitespace() {
         assert_eq!(strip("\u{1f} a b\u{a0}\t"), "a b");
         assert_eq!(strip(" \n"), "");
+    }
+
+    #[test]
+    fn strip_fast_paths_match_the_full_strip() {
+        for text in ["a", " a", "key", " value", "a b", " ", "", "\ta ", " \u{a0}x", "x\u{2003}"] {
+            assert_eq!(strip(text), strip_edges(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn plain_text_is_printable_ascii_tab_and_newline() {
+        let mut text = "VMUUID: a\tb\n".repeat(20).into_bytes();
+        assert!(is_plain_text(&text));
+        for bad in [b'\r', 0x0b, 0x00, 0x7f, 0xc3] {
+            for at in [3, 70, text.len() - 1] {
+                let kept = text[at];
+                text[at] = bad;
+                assert!(!is_plain_text(&text), "byte {bad:#x} at {at}");
+                text[at] = kept;
+            }
+        }
     }
 
     #[test]
