@@ -17,7 +17,9 @@ pub(crate) fn is_space(c: char) -> bool {
 /// ASCII bytes that Python's `str.isspace()` accepts.
 const ASCII_SPACE: [bool; 256] = {
     let mut table = [false; 256];
-    let spaces = [b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', 0x1c, 0x1d, 0x1e, 0x1f];
+    let spaces = [
+        b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', 0x1c, 0x1d, 0x1e, 0x1f,
+    ];
     let mut index = 0;
     while index < spaces.len() {
         table[spaces[index] as usize] = true;
@@ -410,7 +412,18 @@ mod tests {
 
     #[test]
     fn strip_fast_paths_match_the_full_strip() {
-        for text in ["a", " a", "key", " value", "a b", " ", "", "\ta ", " \u{a0}x", "x\u{2003}"] {
+        for text in [
+            "a",
+            " a",
+            "key",
+            " value",
+            "a b",
+            " ",
+            "",
+            "\ta ",
+            " \u{a0}x",
+            "x\u{2003}",
+        ] {
             assert_eq!(strip(text), strip_edges(text), "{text:?}");
         }
     }
@@ -501,7 +514,16 @@ mod tests {
 
     #[test]
     fn fast_paths_agree_with_the_full_parsers() {
-        for text in ["0", "7", "12.5", "5.", ".5", "0.001", "123456789012345", "99999999.9999999"] {
+        for text in [
+            "0",
+            "7",
+            "12.5",
+            "5.",
+            ".5",
+            "0.001",
+            "123456789012345",
+            "99999999.9999999",
+        ] {
             let full: f64 = text.parse().expect("a decimal");
             assert_eq!(parse_short_decimal(text), Some(full), "{text}");
         }
