@@ -543,7 +543,7 @@ fn check_values(record: &mut CloudRecord<'_>, order: &[SeenKey<'_>]) {
                 match checked_value(field, slot.raw) {
                     Ok(value) => slot.value = value,
                     Err(error) => {
-                        let mut error = error;
+                        let mut error = *error;
                         error.line = Some(slot.line);
                         record.errors.push(error);
                     }
@@ -554,7 +554,8 @@ fn check_values(record: &mut CloudRecord<'_>, order: &[SeenKey<'_>]) {
 }
 
 /// Checks one value like APEL's `checked_value`, returning the typed value.
-fn checked_value(field: Field, raw: &str) -> Result<Value, LoaderError> {
+// The error is boxed so the common result stays as small as a value.
+fn checked_value(field: Field, raw: &str) -> Result<Value, Box<LoaderError>> {
     if is_null_token(raw) {
         if MANDATORY.contains(&field) {
             return Err(null_mandatory_error(field, raw));
@@ -575,7 +576,7 @@ fn checked_value(field: Field, raw: &str) -> Result<Value, LoaderError> {
 }
 
 #[cold]
-fn null_mandatory_error(field: Field, raw: &str) -> LoaderError {
+fn null_mandatory_error(field: Field, raw: &str) -> Box<LoaderError> {
     let name = field.name();
     loader_error(
         rules::CLOUD_MANDATORY,
@@ -586,7 +587,7 @@ fn null_mandatory_error(field: Field, raw: &str) -> LoaderError {
 }
 
 #[cold]
-fn type_error(field: Field, raw: &str) -> LoaderError {
+fn type_error(field: Field, raw: &str) -> Box<LoaderError> {
     let name = field.name();
     let shown = python::shorten(raw, 60);
     let (kind, form) = if field.kind() == Kind::Int {
@@ -603,7 +604,7 @@ fn type_error(field: Field, raw: &str) -> LoaderError {
 }
 
 #[cold]
-fn time_error(field: Field, raw: &str, apel_text: String) -> LoaderError {
+fn time_error(field: Field, raw: &str, apel_text: String) -> Box<LoaderError> {
     loader_error(
         rules::CLOUD_TYPES,
         field,
@@ -622,14 +623,14 @@ fn loader_error(
     field: Field,
     apel_text: String,
     explanation: String,
-) -> LoaderError {
-    LoaderError {
+) -> Box<LoaderError> {
+    Box::new(LoaderError {
         rule,
         line: None,
         field: Some(field.name().to_owned()),
         apel_text,
         explanation,
-    }
+    })
 }
 
 fn check_mandatory(record: &mut CloudRecord<'_>) {

@@ -264,6 +264,10 @@ fn check_ranges(record: &CloudRecord<'_>, draft: &mut Draft<'_>) {
 
 /// Returns (is error, message) for an integer outside its column or negative.
 fn int_range_problem(field: Field, value: PyInt) -> Option<(bool, String)> {
+    // Fits every integer column: nothing to report.
+    if matches!(value, PyInt::Value(v) if (0..=i128::from(i32::MAX)).contains(&v)) {
+        return None;
+    }
     let (column, min, max) = if field == Field::PublicIpCount {
         ("INT", i128::from(i32::MIN), i128::from(i32::MAX))
     } else {
