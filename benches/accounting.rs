@@ -190,8 +190,8 @@ fn main() {
         .and_then(|value| value.parse().ok())
         .unwrap_or(256);
     let temporary = tempfile::tempdir().expect("temp dir");
-    let kept = std::env::var_os("ACCOUNTING_BENCH_DIR").map(PathBuf::from);
-    let dir = kept.as_deref().unwrap_or(temporary.path());
+    let chosen = std::env::var_os("ACCOUNTING_BENCH_DIR").map(PathBuf::from);
+    let dir = chosen.as_deref().unwrap_or(temporary.path());
     let reuse = fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
     let (files, bytes, records) = if reuse {
         list_spool(dir)

@@ -132,28 +132,28 @@ const KEY_TABLE: [u8; KEY_SLOTS] = {
     table
 };
 
-/// Compares two short byte strings eight bytes at a time; keys are at most 19 bytes, where a
-/// library memcmp call costs more than the compare.
+/// Compares two short byte strings eight bytes at a time. Keys are at most 19 bytes long, so a
+/// library memcmp call would cost more than the compare itself.
 #[inline]
 fn same_key(left: &[u8], right: &[u8]) -> bool {
-    let n = left.len();
-    if n != right.len() {
+    let length = left.len();
+    if length != right.len() {
         return false;
     }
-    if n < 8 {
+    if length < 8 {
         return left == right;
     }
     let word = |bytes: &[u8], at: usize| {
         u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
     };
     let mut at = 0;
-    while at + 8 < n {
+    while at + 8 < length {
         if word(left, at) != word(right, at) {
             return false;
         }
         at += 8;
     }
-    word(left, n - 8) == word(right, n - 8)
+    word(left, length - 8) == word(right, length - 8)
 }
 
 impl Field {
@@ -298,9 +298,9 @@ enum SeenKey<'a> {
     Unknown(&'a str, usize),
 }
 
-/// Reads the records of a cloud message body (the text after the header line, with `\n` line
-/// breaks only) one at a time into one reused record, so a huge message never has all its
-/// records in memory and a record costs no allocation.
+/// Reader of the records of a cloud message body: the text after the header line, with `\n`
+/// line breaks only. It parses one record at a time into one reused record, so a huge message
+/// never has all its records in memory and a record costs no allocation.
 pub(crate) struct CloudRecords<'a> {
     body: &'a str,
     position: usize,
@@ -366,6 +366,7 @@ impl<'a> CloudRecords<'a> {
         record.ignored.clear();
         self.order.clear();
         self.blank.clear();
+
         let bytes = chunk.as_bytes();
         let mut line = self.line;
         let mut from = 0;
@@ -407,6 +408,7 @@ impl<'a> CloudRecords<'a> {
         if !started {
             return false;
         }
+
         self.number += 1;
         record.number = self.number;
         check_values(record, &self.order);
@@ -686,7 +688,7 @@ mod tests {
     }
 
     #[test]
-    fn colon_and_newline_are_found_in_every_word_position() {
+    fn colon_and_line_end_at_every_offset() {
         for length in 0..40 {
             for colon_at in 0..length {
                 let mut line = vec![b'k'; length];

@@ -214,7 +214,7 @@ pub(crate) fn parse_float(text: &str) -> Option<f64> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
-/// Powers of ten that an f64 holds exactly.
+/// Powers of ten that an f64 represents exactly.
 const EXACT_POWERS_OF_TEN: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
@@ -411,7 +411,7 @@ mod tests {
     }
 
     #[test]
-    fn strip_fast_paths_match_the_full_strip() {
+    fn strip_fast_paths_match_edges() {
         for text in [
             "a",
             " a",
@@ -429,15 +429,15 @@ mod tests {
     }
 
     #[test]
-    fn plain_text_is_printable_ascii_tab_and_newline() {
+    fn plain_text_rejects_other_bytes() {
         let mut text = "VMUUID: a\tb\n".repeat(20).into_bytes();
         assert!(is_plain_text(&text));
         for bad in [b'\r', 0x0b, 0x00, 0x7f, 0xc3] {
             for at in [3, 70, text.len() - 1] {
-                let kept = text[at];
+                let original = text[at];
                 text[at] = bad;
                 assert!(!is_plain_text(&text), "byte {bad:#x} at {at}");
-                text[at] = kept;
+                text[at] = original;
             }
         }
     }
@@ -513,7 +513,7 @@ mod tests {
     }
 
     #[test]
-    fn fast_paths_agree_with_the_full_parsers() {
+    fn number_fast_paths_match_parsers() {
         for text in [
             "0",
             "7",
