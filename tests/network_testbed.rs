@@ -35,6 +35,7 @@ const EXPECTED_CHECK: &[(&str, &str)] = &[
     ("dns-ptr-mismatch", "network.reverse-dns"),
     ("dns-nxdomain", "network.keystone-dns"),
     ("dns-servfail", "network.keystone-dns"),
+    ("tls-client-ca-none", "network.tls-client-ca-names"),
 ];
 
 const IPV6_CHECK: &str = "network.ipv6";
@@ -160,6 +161,10 @@ fn expected_phrases(variant: &Value) -> Vec<String> {
         ],
         "dns-nxdomain" => vec![host, "NXDOMAIN".into()],
         "dns-servfail" => vec![host, "SERVFAIL".into()],
+        "tls-client-ca-none" => vec![
+            format!("{at_port} ({address}:{port})"),
+            "requests a client certificate but names no CA".into(),
+        ],
         _ => Vec::new(),
     }
 }
@@ -300,6 +305,25 @@ fn check_healthy(report: &ReportJson, code: i32, bundle: &Path) -> Result<(), Fa
         "{handshakes}"
     );
     assert!(handshakes[0]["accepts_legacy"].is_null(), "{handshakes}");
+
+    // nginx names the CA of ssl_client_certificate, the test root, in its certificate request.
+    let ca_names = std::fs::read_to_string(
+        evidence.join("network.tls-client-ca-names/01-tls-client-ca-names.json"),
+    )?;
+    let ca_names: Value = serde_json::from_str(&ca_names)?;
+    assert_eq!(
+        ca_names[0]["requests_client_certificate"], true,
+        "{ca_names}"
+    );
+    let names = ca_names[0]["ca_names"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(names.len(), 1, "{ca_names}");
+    assert!(
+        text(&names[0]).contains("CN=Testbed Root CA"),
+        "the root CA's subject: {ca_names}"
+    );
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Network suite: the site's endpoints as a certifier outside the site reaches them. Names resolve
 //! forward and back ([`dns`]), the API ports answer and the control plane does not ([`ports`]),
-//! and every API port serves a valid certificate over TLS 1.2 or newer ([`tls`], [`web`]).
+//! and every API port serves a valid certificate over TLS 1.2 or newer ([`tls`], [`web`]) and
+//! names the CAs it accepts for client certificates ([`client_auth`]).
 //! Catalog variants of these checks ([`catalog`]) run on the public endpoints of the Keystone
 //! catalog that `aai.scoped-tokens` stores; [`trust`] checks the CA and CRL files themselves.
 //!
@@ -8,6 +9,7 @@
 //! long as its slowest probe.
 
 mod catalog;
+mod client_auth;
 mod dns;
 mod ports;
 mod tls;
@@ -88,6 +90,11 @@ pub const KINDS: &[CheckKind] = &[
         name: "tls-expiry-warning",
         params: &["connect_timeout"],
         run: |ctx| Box::pin(tls::expiry_warning(ctx)),
+    },
+    CheckKind {
+        name: "tls-client-ca-names",
+        params: &[],
+        run: |ctx| Box::pin(client_auth::client_ca_names(ctx)),
     },
     CheckKind {
         name: "trust-store",

@@ -13,6 +13,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::client_auth::CaNameRecorder;
 use super::ports::addresses_by_host;
 use super::{Endpoint, connect_timeout, join_limited, required_ports};
 use crate::checks::{CheckCtx, Outcome, Problem};
@@ -75,16 +76,16 @@ impl ServerCertVerifier for RecordOnly {
     }
 }
 
-fn client_config() -> Result<Arc<ClientConfig>, Problem> {
+/// Builds a client that records the server's certificates and, through `recorder`, the CA
+/// names of a certificate request, without sending a client certificate.
+fn client_config(recorder: Arc<CaNameRecorder>) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|err| Problem(format!("cannot set up the TLS client: {err}")))?
+        .map_err(|err| format!("cannot set up the TLS client: {err}"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(RecordOnly(provider)))
-        // TODO: the CA names of the server's CertificateRequest are not recorded, so no check
-        // warns when Keystone lists no IGTF CA for client certificates.
-        .with_no_client_auth();
+        .with_client_cert_resolver(recorder);
     Ok(Arc::new(config))
 }
 
@@ -98,6 +99,8 @@ pub(crate) struct Handshake {
     pub cipher_suite: String,
     /// The certificates the server sent, leaf first.
     pub chain: Vec<CertificateDer<'static>>,
+    /// CA names of the server's certificate request, or `None` when it sent no request.
+    pub client_ca_names: Option<Vec<String>>,
 }
 
 fn server_name(endpoint: &Endpoint) -> Result<ServerName<'static>, String> {
@@ -109,12 +112,13 @@ fn server_name(endpoint: &Endpoint) -> Result<ServerName<'static>, String> {
 }
 
 async fn handshake(
-    config: Arc<ClientConfig>,
     endpoint: &Endpoint,
     addr: SocketAddr,
     timeout: Duration,
 ) -> Result<Handshake, String> {
     let name = server_name(endpoint)?;
+    let recorder = Arc::new(CaNameRecorder::default());
+    let config = client_config(recorder.clone())?;
     let secs = timeout.as_secs();
     let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
         .await
@@ -143,6 +147,7 @@ async fn handshake(
             .iter()
             .map(|der| der.clone().into_owned())
             .collect(),
+        client_ca_names: recorder.names(),
     })
 }
 
@@ -180,12 +185,11 @@ pub(crate) async fn handshakes(
     ctx: &CheckCtx,
     endpoints: &[Endpoint],
 ) -> Result<Vec<Handshake>, Problem> {
-    let config = client_config()?;
     let timeout = connect_timeout(ctx);
     let targets = tls_targets(ctx, endpoints).await?;
     let attempts = targets
         .iter()
-        .map(|(endpoint, addr)| handshake(config.clone(), endpoint, *addr, timeout));
+        .map(|(endpoint, addr)| handshake(endpoint, *addr, timeout));
     let results = futures::future::join_all(attempts).await;
     targets
         .iter()
@@ -210,6 +214,7 @@ fn store_handshakes(ctx: &CheckCtx, found: &[Handshake]) {
                 "version": h.version,
                 "cipher_suite": h.cipher_suite,
                 "chain_pem": x509::to_pem(&h.chain),
+                "client_ca_names": h.client_ca_names,
             })
         })
         .collect();
@@ -240,12 +245,13 @@ fn stored_handshakes(ctx: &CheckCtx, endpoints: &[Endpoint]) -> Option<Vec<Hands
                 version: entry["version"].as_str()?.to_owned(),
                 cipher_suite: entry["cipher_suite"].as_str()?.to_owned(),
                 chain,
+                client_ca_names: serde_json::from_value(entry["client_ca_names"].clone()).ok()?,
             })
         })
         .collect()
 }
 
-async fn profile_handshakes(ctx: &CheckCtx) -> Result<Vec<Handshake>, Problem> {
+pub(super) async fn profile_handshakes(ctx: &CheckCtx) -> Result<Vec<Handshake>, Problem> {
     let endpoints = required_ports(ctx)?;
     let found = match stored_handshakes(ctx, &endpoints) {
         Some(found) => found,
@@ -341,21 +347,17 @@ fn legacy_name(version: u16) -> String {
 }
 
 pub(super) async fn version(ctx: CheckCtx) -> Result<Outcome, Problem> {
-    let config = client_config()?;
     let timeout = connect_timeout(&ctx);
     let endpoints = required_ports(&ctx)?;
     let targets = tls_targets(&ctx, &endpoints).await?;
     if targets.is_empty() {
         return Err(Problem("no https endpoint to check".to_owned()));
     }
-    let probes = targets.iter().map(|(endpoint, addr)| {
-        let config = config.clone();
-        async move {
-            tokio::join!(
-                handshake(config, endpoint, *addr, timeout),
-                legacy_version(endpoint, *addr, timeout)
-            )
-        }
+    let probes = targets.iter().map(|(endpoint, addr)| async move {
+        tokio::join!(
+            handshake(endpoint, *addr, timeout),
+            legacy_version(endpoint, *addr, timeout)
+        )
     });
     let results = futures::future::join_all(probes).await;
 

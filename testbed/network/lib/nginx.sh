@@ -68,6 +68,18 @@ variant_server_block() {
         https)
             printf '        ssl_protocols TLSv1.2 TLSv1.3;\n'
             ;;
+        https-client-ca)
+            # ssl_client_certificate both verifies client certificates and names its CAs.
+            printf '        ssl_protocols TLSv1.2 TLSv1.3;\n'
+            printf '        ssl_verify_client optional;\n'
+            printf '        ssl_client_certificate %s;\n' "$PKI_DIR/root/ca.pem"
+            ;;
+        https-client-no-ca)
+            # ssl_trusted_certificate verifies client certificates but names no CA.
+            printf '        ssl_protocols TLSv1.2 TLSv1.3;\n'
+            printf '        ssl_verify_client optional;\n'
+            printf '        ssl_trusted_certificate %s;\n' "$PKI_DIR/root/ca.pem"
+            ;;
         https-legacy)
             # OpenSSL 3 allows TLS 1.0 and 1.1 only at security level 0.
             printf '        ssl_protocols TLSv1 TLSv1.1;\n'

@@ -6,12 +6,14 @@
 #   address   IPv4 address the host resolves to and its servers listen on, "-" for none
 #   cert      leaf certificate served: valid, leaf-only (valid leaf without its intermediate),
 #             expired, wrong-host, self-signed, expiring-soon, or "-" for no TLS
-#   server    https (TLS 1.2 and 1.3), https-legacy (TLS 1.0 and 1.1 only), http, or "-" for none
+#   server    https (TLS 1.2 and 1.3), https-client-ca (also requests an optional client
+#             certificate and names the root CA), https-client-no-ca (requests one and names
+#             no CA), https-legacy (TLS 1.0 and 1.1 only), http, or "-" for none
 #   links     scheme of the links in the served Keystone version document, "-" for none
 #   dns       ok (A and matching PTR), no-ptr, ptr-mismatch, nxdomain or servfail
 #   outcome   what the suite must report: pass, fail, or warn for advisory checks and early warnings
 VARIANT_TABLE="
-healthy               keystone          127.0.20.1   valid          https         https  ok            pass
+healthy               keystone          127.0.20.1   valid          https-client-ca  https  ok         pass
 tls-chain-incomplete  chain-incomplete  127.0.20.2   leaf-only      https         https  ok            fail
 tls-expired           expired           127.0.20.3   expired        https         https  ok            fail
 tls-wrong-host        wrong-host        127.0.20.4   wrong-host     https         https  ok            fail
@@ -25,6 +27,7 @@ dns-no-ptr            no-ptr            127.0.20.11  valid          https       
 dns-ptr-mismatch      ptr-mismatch      127.0.20.12  valid          https         https  ptr-mismatch  warn
 dns-nxdomain          nxdomain          -            -              -             -      nxdomain      fail
 dns-servfail          keystone.servfail -            -              -             -      servfail      fail
+tls-client-ca-none    client-ca-none    127.0.20.13  valid          https-client-no-ca https ok          warn
 "
 
 # The healthy host also has an AAAA record on ::1, with a PTR in ip6.arpa.
