@@ -94,8 +94,8 @@ pub(super) async fn client_ca_names(ctx: CheckCtx) -> Result<Outcome, Problem> {
             problems.push(format!(
                 "{place} requests a client certificate but names no CA, so X.509 clients such as \
                  robot certificates cannot choose one the site accepts; send the IGTF CA names \
-                 (nginx: ssl_client_certificate with the IGTF bundle, not only \
-                 ssl_trusted_certificate; Apache: SSLCACertificatePath or SSLCADNRequestPath)"
+                 (nginx: ssl_client_certificate with the IGTF bundle; Apache: \
+                 SSLCACertificatePath or SSLCADNRequestPath)"
             ));
             continue;
         }
