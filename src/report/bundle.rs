@@ -1,5 +1,6 @@
 //! Integrity of a bundle: `SHA256SUMS` over every file, an optional ed25519 signature of it,
-//! and `verify`, which recomputes all of it and checks that JUnit and JSON agree.
+//! and `verify`, which recomputes all of it, checks the copied waiver file and its signature,
+//! and checks that JUnit and JSON agree.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -107,59 +108,171 @@ pub fn verify_bundle(root: &Path, trusted_key: Option<&Path>) -> Vec<VerifyError
         ));
     }
     errors.extend(verify_signature(root, &sums_bytes, trusted_key));
+    errors.extend(verify_waivers(root, trusted_key));
     errors.extend(compare_reports(root));
     errors
 }
 
-fn verify_signature(root: &Path, sums: &[u8], trusted_key: Option<&Path>) -> Vec<VerifyError> {
-    let signature_path = root.join(SIGNATURE_FILE);
-    let fail = |file: &str, text: String| {
-        vec![VerifyError {
-            file: file.to_owned(),
-            problem: text,
-        }]
-    };
-    if !signature_path.exists() {
-        return match trusted_key {
-            Some(_) => fail(
-                SIGNATURE_FILE,
-                "missing, but --key asks for a signed bundle".to_owned(),
-            ),
-            None => Vec::new(),
-        };
-    }
+/// Reads the key that signatures in the bundle are checked against: the pinned key when given,
+/// otherwise the one stored in the bundle.
+fn bundle_key(root: &Path, trusted_key: Option<&Path>) -> Result<VerifyingKey, VerifyError> {
     let key_path: PathBuf =
         trusted_key.map_or_else(|| root.join(PUBLIC_KEY_FILE), Path::to_path_buf);
-    let key = match std::fs::read_to_string(&key_path)
+    std::fs::read_to_string(&key_path)
         .map_err(|err| err.to_string())
         .and_then(|pem| VerifyingKey::from_public_key_pem(&pem).map_err(|err| err.to_string()))
-    {
-        Ok(key) => key,
-        Err(err) => {
-            return fail(
-                &key_path.display().to_string(),
-                format!("not a usable ed25519 public key: {err}"),
-            );
-        }
-    };
-    let signature = std::fs::read_to_string(&signature_path)
+        .map_err(|err| VerifyError {
+            file: key_path.display().to_string(),
+            problem: format!("not a usable ed25519 public key: {err}"),
+        })
+}
+
+/// Reason a detached signature is not valid.
+enum BadSignature {
+    /// Missing, or not a base64 ed25519 signature.
+    Unreadable,
+    /// A signature, but not by this key over these bytes.
+    Mismatch,
+}
+
+/// Checks a detached base64 ed25519 signature file over `signed`.
+fn check_detached(
+    key: &VerifyingKey,
+    signed: &[u8],
+    signature_path: &Path,
+) -> Result<(), BadSignature> {
+    let signature = std::fs::read_to_string(signature_path)
         .ok()
         .and_then(|text| {
             base64::engine::general_purpose::STANDARD
                 .decode(text.trim())
                 .ok()
         })
-        .and_then(|bytes| Signature::from_slice(&bytes).ok());
-    match signature {
-        None => fail(SIGNATURE_FILE, "not a base64 ed25519 signature".to_owned()),
-        Some(signature) if key.verify(sums, &signature).is_err() => fail(
-            SIGNATURE_FILE,
+        .and_then(|bytes| Signature::from_slice(&bytes).ok())
+        .ok_or(BadSignature::Unreadable)?;
+    key.verify(signed, &signature)
+        .map_err(|_| BadSignature::Mismatch)
+}
+
+fn verify_signature(root: &Path, sums: &[u8], trusted_key: Option<&Path>) -> Vec<VerifyError> {
+    let signature_path = root.join(SIGNATURE_FILE);
+    let fail = |text: String| {
+        vec![VerifyError {
+            file: SIGNATURE_FILE.to_owned(),
+            problem: text,
+        }]
+    };
+    if !signature_path.exists() {
+        return match trusted_key {
+            Some(_) => fail("missing, but --key asks for a signed bundle".to_owned()),
+            None => Vec::new(),
+        };
+    }
+    let key = match bundle_key(root, trusted_key) {
+        Ok(key) => key,
+        Err(error) => return vec![error],
+    };
+    match check_detached(&key, sums, &signature_path) {
+        Ok(()) => Vec::new(),
+        Err(BadSignature::Unreadable) => fail("not a base64 ed25519 signature".to_owned()),
+        Err(BadSignature::Mismatch) => fail(format!(
+            "does not match SHA256SUMS for the key in {}",
+            trusted_key.map_or_else(
+                || root.join(PUBLIC_KEY_FILE).display().to_string(),
+                |key| key.display().to_string()
+            )
+        )),
+    }
+}
+
+/// Checks the waiver file copied into the bundle against what `report.json` records of it:
+/// the same SHA-256 and, when the run recorded a signer, a signature by that key.
+fn verify_waivers(root: &Path, trusted_key: Option<&Path>) -> Vec<VerifyError> {
+    let Ok(report) = std::fs::read(root.join("report.json"))
+        .map_err(|err| err.to_string())
+        .and_then(|bytes| {
+            serde_json::from_slice::<ReportJson>(&bytes).map_err(|err| err.to_string())
+        })
+    else {
+        // compare_reports already reports an unreadable report.json.
+        return Vec::new();
+    };
+    let Some(summary) = report.waivers else {
+        return Vec::new();
+    };
+    let fail = |file: &str, text: String| {
+        vec![VerifyError {
+            file: file.to_owned(),
+            problem: text,
+        }]
+    };
+    let relative = Path::new(&summary.file);
+    if relative.is_absolute()
+        || relative
+            .components()
+            .any(|part| !matches!(part, std::path::Component::Normal(_)))
+    {
+        return fail(
+            "report.json",
             format!(
-                "does not match SHA256SUMS for the key in {}",
-                key_path.display()
+                "waivers.file `{}` is not a path inside the bundle",
+                summary.file
             ),
+        );
+    }
+    let bytes = match std::fs::read(root.join(relative)) {
+        Ok(bytes) => bytes,
+        Err(err) => return fail(&summary.file, format!("cannot read the waiver copy: {err}")),
+    };
+    let digest = hex::encode(Sha256::digest(&bytes));
+    if digest != summary.sha256 {
+        return fail(
+            &summary.file,
+            format!(
+                "SHA-256 is {digest}, but report.json records {} for the waiver file the run used",
+                summary.sha256
+            ),
+        );
+    }
+    let Some(signer) = summary.signed_by else {
+        return Vec::new();
+    };
+    let signature_file = format!("{}.sig", summary.file);
+    if trusted_key.is_none() && !root.join(PUBLIC_KEY_FILE).exists() {
+        return fail(
+            &signature_file,
+            format!(
+                "the run recorded a waiver signer ({signer}) but the bundle has no {PUBLIC_KEY_FILE}; \
+                 pass the operator's public key with --key"
+            ),
+        );
+    }
+    let key = match bundle_key(root, trusted_key) {
+        Ok(key) => key,
+        Err(error) => return vec![error],
+    };
+    let fingerprint = hex::encode(Sha256::digest(key.as_bytes()));
+    if fingerprint != signer {
+        return fail(
+            &signature_file,
+            format!(
+                "report.json records waivers signed by key {signer}, but the bundle is checked \
+                 against key {fingerprint}"
+            ),
+        );
+    }
+    match check_detached(&key, &bytes, &root.join(&signature_file)) {
+        Ok(()) => Vec::new(),
+        Err(BadSignature::Unreadable) => fail(
+            &signature_file,
+            "missing or not a base64 ed25519 signature, but the run recorded a signed waiver \
+             file"
+                .to_owned(),
         ),
-        Some(_) => Vec::new(),
+        Err(BadSignature::Mismatch) => fail(
+            &signature_file,
+            format!("does not match {} for key {signer}", summary.file),
+        ),
     }
 }
 
