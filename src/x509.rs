@@ -163,6 +163,7 @@ pub struct Crl {
     /// `nextUpdate`, Unix seconds. RFC 5280 lets a CRL omit it.
     pub next_update: Option<i64>,
     pub revoked: usize,
+    pub der: Vec<u8>,
 }
 
 /// The contents of an IGTF-style trust-anchor directory.
@@ -293,12 +294,26 @@ pub fn read_crls(path: &Path) -> Result<Vec<Crl>, FileProblem> {
             this_update: crl.last_update().timestamp(),
             next_update: crl.next_update().map(|t| t.timestamp()),
             revoked: crl.iter_revoked_certificates().count(),
+            der: block.der.clone(),
         });
     }
     if found.is_empty() {
         return Err(FileProblem::new(path, "no -----BEGIN X509 CRL----- block"));
     }
     Ok(found)
+}
+
+/// Tells whether `ca` signed `crl`: `Ok(false)` for a signature by another key, `Err` when
+/// either cannot be parsed or the signature algorithm is not supported.
+pub fn crl_signed_by(crl: &Crl, ca: &CaCertificate) -> Result<bool, String> {
+    let (_, parsed) =
+        CertificateRevocationList::from_der(&crl.der).map_err(|err| err.to_string())?;
+    let issuer = parse_certificate(&ca.der)?;
+    match parsed.verify_signature(issuer.public_key()) {
+        Ok(()) => Ok(true),
+        Err(x509_parser::error::X509Error::SignatureVerificationError) => Ok(false),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 /// Parses one DER certificate, rejecting trailing bytes.

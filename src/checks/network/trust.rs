@@ -1,7 +1,7 @@
 //! The operator-side check of the CA and CRL files the site and this suite rely on: the
 //! trust-anchor directory (an installed IGTF bundle) and the concatenated CRL file that the
 //! site's TLS server loads. A stale or unreadable file here breaks client-certificate checks
-//! without any error a remote probe can see.
+//! without any error a remote probe can see. Each CRL's signature is checked against its CA.
 
 use crate::checks::{CheckCtx, Outcome, Problem};
 use crate::x509::{self, CaCertificate, Crl};
@@ -29,6 +29,42 @@ fn stale_crls(crls: &[Crl], now: i64) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// Problems of CRLs whose issuer is a CA of the trust store but whose signature is not by that
+/// CA's key: a CRL altered after signing, or one from another CA with the same name.
+fn unsigned_crls(crls: &[Crl], certificates: &[CaCertificate]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for crl in crls {
+        let issuers: Vec<&CaCertificate> = certificates
+            .iter()
+            .filter(|ca| ca.subject == crl.issuer)
+            .collect();
+        if issuers.is_empty() {
+            continue;
+        }
+        let results: Vec<Result<bool, String>> = issuers
+            .iter()
+            .map(|ca| x509::crl_signed_by(crl, ca))
+            .collect();
+        if results.iter().any(|result| matches!(result, Ok(true))) {
+            continue;
+        }
+        let place = format!("{} (line {})", crl.path.display(), crl.line);
+        match results.into_iter().find_map(Result::err) {
+            Some(reason) => problems.push(format!(
+                "{place}: cannot check the signature of the CRL of `{}`: {reason}",
+                crl.issuer
+            )),
+            None => problems.push(format!(
+                "{place}: the CRL of `{}` is not signed by the CA certificate {}; it was altered \
+                 or comes from another CA with the same name. Fetch it again with fetch-crl",
+                crl.issuer,
+                issuers[0].path.display()
+            )),
+        }
+    }
+    problems
 }
 
 /// Reads the trust-anchor directory, adding its problems and returning its CA certificates.
@@ -80,6 +116,7 @@ fn check_anchor_dir(
         }
     }
     problems.extend(stale_crls(&store.crls, now));
+    problems.extend(unsigned_crls(&store.crls, &store.certificates));
     store.certificates
 }
 
@@ -105,6 +142,7 @@ pub(super) async fn trust_store(ctx: CheckCtx) -> Result<Outcome, Problem> {
                     ));
                 }
                 problems.extend(stale_crls(&crls, now));
+                problems.extend(unsigned_crls(&crls, &certificates));
                 let missing: Vec<String> = certificates
                     .iter()
                     .filter(|ca| !crls.iter().any(|crl| crl.issuer == ca.subject))
@@ -131,4 +169,42 @@ pub(super) async fn trust_store(ctx: CheckCtx) -> Result<Outcome, Problem> {
         return Ok(Outcome::pass(summary));
     }
     Ok(Outcome::fail(join_limited(&problems, 5)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/tls/crl-signature")
+            .join(name)
+    }
+
+    #[test]
+    fn crl_by_its_ca_passes() {
+        let ca = x509::read_certificates(&fixture("ca.pem")).expect("fixture CA");
+        let crls = x509::read_crls(&fixture("crl-by-ca.pem")).expect("fixture CRL");
+        assert_eq!(unsigned_crls(&crls, &ca), Vec::<String>::new());
+    }
+
+    #[test]
+    fn crl_by_another_key_is_named() {
+        let ca = x509::read_certificates(&fixture("ca.pem")).expect("fixture CA");
+        let crls = x509::read_crls(&fixture("crl-by-another-key.pem")).expect("fixture CRL");
+        let problems = unsigned_crls(&crls, &ca);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].contains("crl-by-another-key.pem (line 1): the CRL of `"),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[0].contains("is not signed by the CA certificate"),
+            "{}",
+            problems[0]
+        );
+    }
 }
