@@ -96,11 +96,18 @@ pub fn catalog_endpoints(catalog: &Value) -> Vec<Endpoint> {
     out
 }
 
-/// Returns the public URL of a service type, if the catalog has one.
-pub fn public_url(catalog: &Value, service_type: &str) -> Option<String> {
+/// Returns the public URL of a service type, if the catalog has one, in `region` when given.
+/// Identity is found in any region: clients reach Keystone through their auth URL, so one
+/// Keystone often serves every region while being registered in one.
+pub fn public_url(catalog: &Value, service_type: &str, region: Option<&str>) -> Option<String> {
+    let region = region.filter(|_| service_type != "identity");
     catalog_endpoints(catalog)
         .into_iter()
-        .find(|e| e.service_type == service_type && e.interface == "public")
+        .find(|e| {
+            e.service_type == service_type
+                && e.interface == "public"
+                && region.is_none_or(|region| e.region == region)
+        })
         .map(|e| e.url)
 }
 
@@ -176,8 +183,13 @@ mod tests {
         assert_eq!(endpoints.len(), 1);
         assert_eq!(endpoints[0].region, "R1");
         assert_eq!(
-            public_url(&catalog, "compute").as_deref(),
+            public_url(&catalog, "compute", None).as_deref(),
             Some("https://nova.example.org:8774/v2.1")
         );
+        assert_eq!(
+            public_url(&catalog, "compute", Some("R1")).as_deref(),
+            Some("https://nova.example.org:8774/v2.1")
+        );
+        assert_eq!(public_url(&catalog, "compute", Some("R2")), None);
     }
 }

@@ -73,6 +73,10 @@ pub struct KeystoneSection {
     pub identity_provider: String,
     #[serde(default = "default_protocol")]
     pub protocol: String,
+    /// Catalog region that EGI clients use, as in the site's fedcloud-catchall-operations
+    /// entry. Needed when the catalog has several regions; checks then use only its endpoints.
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 fn default_identity_provider() -> String {

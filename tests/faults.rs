@@ -159,6 +159,13 @@ const CASES: &[Case] = &[
         message: "INFO-GLUE21-FRESHNESS",
         also: &[],
     },
+    Case {
+        fault: Fault::SecondRegion,
+        check: "discovery.catalog-region",
+        status: Status::Failed,
+        message: "name 2 regions (identity in RegionOne, compute in RegionOne, compute in RegionTwo",
+        also: &[],
+    },
 ];
 
 fn run_case(case: &Case) -> Result<(), Failed> {
@@ -224,14 +231,45 @@ fn dependents<'a>(
     }
 }
 
+/// With `keystone.region` naming one of the two regions, the catalog passes and the checks
+/// that call the catalog still pass.
+fn second_region_named() -> Result<(), Failed> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let out = tempfile::tempdir()?;
+    let scenario = common::Scenario {
+        faults: vec![Fault::SecondRegion],
+        keystone_region: Some("RegionOne"),
+        ..Default::default()
+    };
+    let summary = runtime.block_on(common::run_scenario(scenario, out.path()));
+    let region = common::entry(&summary.report, "discovery.catalog-region");
+    if region.status != Status::Passed
+        || !region
+            .message
+            .contains("in region RegionOne, the one keystone.region names")
+    {
+        return Err(format!("{:?}: {}", region.status, region.message).into());
+    }
+    for check in &summary.report.checks {
+        if check.level == "required" && check.status != Status::Passed {
+            return Err(format!("{} is {:?}: {}", check.id, check.status, check.message).into());
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let trials = CASES
+    let mut trials: Vec<Trial> = CASES
         .iter()
         .map(|case| {
             let name = format!("{:?}", case.fault).to_lowercase();
             Trial::test(name, move || run_case(case))
         })
         .collect();
+    trials.push(Trial::test(
+        "secondregion_named_in_profile",
+        second_region_named,
+    ));
     libtest_mimic::run(&args, trials).exit();
 }

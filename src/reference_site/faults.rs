@@ -57,6 +57,9 @@ pub enum Fault {
     GlueNesting,
     /// The GLUE2.1 document was made two days ago and has expired.
     GlueExpired,
+    /// The catalog also has public compute, image and network endpoints in a second region,
+    /// `RegionTwo`, listed after `RegionOne`'s.
+    SecondRegion,
 }
 
 /// Delay of the `slow` fault.

@@ -332,14 +332,29 @@ pub fn catalog(state: &AppState) -> Value {
             ]
         })
     };
-    json!([
+    let mut services = json!([
         entry("identity", "keystone", "/v3"),
         entry("compute", "nova", "/compute/v2.1"),
         entry("image", "glance", "/image"),
         entry("network", "neutron", "/network"),
         entry("object-store", "swift", "/object-store/v1"),
         entry("block-storage", "cinder", "/volume/v3"),
-    ])
+    ]);
+    if state.has(Fault::SecondRegion) {
+        for service in services.as_array_mut().into_iter().flatten() {
+            let kind = service["type"].as_str().unwrap_or_default().to_owned();
+            let Some(url) = ["compute", "image", "network"]
+                .contains(&kind.as_str())
+                .then(|| service["endpoints"][0]["url"].clone())
+            else {
+                continue;
+            };
+            if let Some(endpoints) = service["endpoints"].as_array_mut() {
+                endpoints.push(json!({"interface": "public", "region": "RegionTwo", "region_id": "RegionTwo", "url": url}));
+            }
+        }
+    }
+    services
 }
 
 pub async fn oidc_discovery(State(state): State<Arc<AppState>>) -> Json<Value> {

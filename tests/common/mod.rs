@@ -28,6 +28,8 @@ pub struct Scenario {
     pub deadline: Option<Duration>,
     pub cancel_after: Option<Duration>,
     pub jobs: usize,
+    /// `keystone.region` to add to the reference site's profile.
+    pub keystone_region: Option<&'static str>,
 }
 
 impl Default for Scenario {
@@ -39,6 +41,7 @@ impl Default for Scenario {
             deadline: None,
             cancel_after: None,
             jobs: 4,
+            keystone_region: None,
         }
     }
 }
@@ -52,6 +55,16 @@ pub async fn run_scenario(scenario: Scenario, out: &Path) -> RunSummary {
     })
     .await
     .expect("reference site starts");
+    if let Some(region) = scenario.keystone_region {
+        let text = std::fs::read_to_string(&site.profile_path).expect("profile readable");
+        let with_region = text.replacen(
+            "[keystone]\n",
+            &format!("[keystone]\nregion = \"{region}\"\n"),
+            1,
+        );
+        assert_ne!(with_region, text, "the profile has a [keystone] line");
+        std::fs::write(&site.profile_path, with_region).expect("profile writable");
+    }
     let cancel = CancellationToken::new();
     if let Some(after) = scenario.cancel_after {
         let token = cancel.clone();

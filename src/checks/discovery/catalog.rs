@@ -27,7 +27,7 @@ pub async fn services(ctx: CheckCtx) -> Result<Outcome, Problem> {
     let mut missing = Vec::new();
     let mut plain = Vec::new();
     for kind in &wanted {
-        match openstack::public_url(&catalog, kind) {
+        match openstack::public_url(&catalog, kind, ctx.profile().keystone.region.as_deref()) {
             None => missing.push(kind.as_str()),
             Some(url) if !url.starts_with("https://") => plain.push(format!("{kind} {url}")),
             Some(_) => {}
@@ -77,32 +77,72 @@ pub async fn region(ctx: CheckCtx) -> Result<Outcome, Problem> {
         )));
     }
     let regions: BTreeSet<&str> = endpoints.iter().map(|e| e.region.as_str()).collect();
-    // NOTE: a site that serves several regions from one Keystone fails here. EGI's clients can
-    // pick a region, so such sites need a `regions` parameter, which this check lacks.
-    if regions.len() > 1 {
-        let listing: Vec<String> = endpoints
+    let listing = || {
+        endpoints
             .iter()
             .map(|e| format!("{} in {}", e.service_type, e.region))
-            .collect();
-        return Ok(Outcome::fail(format!(
-            "the public endpoints name {} regions ({}); use one region name for every service",
-            regions.len(),
-            listing.join(", ")
-        )));
-    }
-    let Some(region) = regions.into_iter().next() else {
-        return Ok(Outcome::fail(
-            "the catalog has no public endpoint of the listed services",
-        ));
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let region = match ctx.profile().keystone.region.as_deref() {
+        // A site may serve several regions; EGI's clients then use the one its
+        // fedcloud-catchall-operations entry names, which the profile repeats.
+        Some(chosen) => {
+            let absent: Vec<&str> = wanted
+                .iter()
+                .map(String::as_str)
+                .filter(|kind| {
+                    // Clients reach Keystone by the auth URL, whatever its catalog region.
+                    !endpoints.iter().any(|e| {
+                        e.service_type == *kind && (e.region == chosen || *kind == "identity")
+                    })
+                })
+                .collect();
+            if !absent.is_empty() {
+                return Ok(Outcome::fail(format!(
+                    "keystone.region is {chosen}, but the catalog has no public {} endpoint in \
+                     it ({}); fix the region name in the profile or register the endpoints there",
+                    absent.join(", "),
+                    listing()
+                )));
+            }
+            chosen
+        }
+        None if regions.len() > 1 => {
+            return Ok(Outcome::fail(format!(
+                "the public endpoints name {} regions ({}), and the profile does not say which \
+                 one EGI clients use; set keystone.region to the region of the site's \
+                 fedcloud-catchall-operations entry, or use one region name for every service",
+                regions.len(),
+                listing()
+            )));
+        }
+        None => match regions.iter().next() {
+            Some(only) => only,
+            None => {
+                return Ok(Outcome::fail(
+                    "the catalog has no public endpoint of the listed services",
+                ));
+            }
+        },
     };
     if let Some(mismatch) = gocdb_region_mismatch(&ctx, region).await? {
         return Ok(Outcome::fail(mismatch));
     }
 
-    Ok(Outcome::pass(format!(
-        "every public endpoint of {} is in region {region}",
-        wanted.join(", ")
-    )))
+    let others = regions.iter().filter(|other| **other != region).count();
+    Ok(Outcome::pass(if others == 0 {
+        format!(
+            "every public endpoint of {} is in region {region}",
+            wanted.join(", ")
+        )
+    } else {
+        format!(
+            "{} have public endpoints in region {region}, the one keystone.region names \
+             ({others} other regions ignored)",
+            wanted.join(", ")
+        )
+    }))
 }
 
 /// Compares the catalog's region with the Region extension of GOCDB's nova endpoints, when the
@@ -128,7 +168,11 @@ async fn gocdb_region_mismatch(ctx: &CheckCtx, region: &str) -> Result<Option<St
 
 pub async fn identity_gocdb(ctx: CheckCtx) -> Result<Outcome, Problem> {
     let catalog = catalog(&ctx)?;
-    let Some(identity) = openstack::public_url(&catalog, "identity") else {
+    let Some(identity) = openstack::public_url(
+        &catalog,
+        "identity",
+        ctx.profile().keystone.region.as_deref(),
+    ) else {
         return Ok(Outcome::fail(
             "the catalog has no public identity endpoint; register Keystone's public URL",
         ));

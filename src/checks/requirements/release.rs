@@ -17,7 +17,11 @@ pub async fn openstack_release(ctx: CheckCtx) -> Result<Outcome, Problem> {
         ))
     })?;
     let catalog = ctx.env.shared.value(CATALOG).unwrap_or_default();
-    let Some(compute) = openstack::public_url(&catalog, "compute") else {
+    let Some(compute) = openstack::public_url(
+        &catalog,
+        "compute",
+        ctx.profile().keystone.region.as_deref(),
+    ) else {
         return Ok(Outcome::fail(
             "the catalog has no public compute endpoint to read the release from",
         ));

@@ -18,9 +18,10 @@ pub async fn catalog_service_types(ctx: CheckCtx) -> Result<Outcome, Problem> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for entry in &wanted {
-        let present = entry
-            .split('|')
-            .find(|kind| openstack::public_url(&catalog, kind).is_some());
+        let present = entry.split('|').find(|kind| {
+            openstack::public_url(&catalog, kind, ctx.profile().keystone.region.as_deref())
+                .is_some()
+        });
         match present {
             Some(kind) => found.push(kind.to_owned()),
             None => missing.push(entry.replace('|', " or ")),
