@@ -189,6 +189,10 @@ pub struct AccountingSection {
     /// Accounting service URL as registered in GOCDB (`CloudComputeService` in records).
     #[serde(default)]
     pub service: Option<String>,
+    /// The certificate SSM signs messages with (`[certificates] certificate` in sender.cfg);
+    /// `/etc/grid-security/hostcert.pem` when unset.
+    #[serde(default)]
+    pub host_certificate: Option<PathBuf>,
 }
 
 /// Capacity thresholds; the defaults follow EGI's monitoring VM and integration host needs.

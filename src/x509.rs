@@ -316,6 +316,17 @@ pub fn crl_signed_by(crl: &Crl, ca: &CaCertificate) -> Result<bool, String> {
     }
 }
 
+/// Tells whether `ca` signed the certificate `der`, with the same results as [`crl_signed_by`].
+pub fn certificate_signed_by(der: &[u8], ca: &CaCertificate) -> Result<bool, String> {
+    let certificate = parse_certificate(der)?;
+    let issuer = parse_certificate(&ca.der)?;
+    match certificate.verify_signature(Some(issuer.public_key())) {
+        Ok(()) => Ok(true),
+        Err(x509_parser::error::X509Error::SignatureVerificationError) => Ok(false),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
 /// Parses one DER certificate, rejecting trailing bytes.
 pub fn parse_certificate(der: &[u8]) -> Result<X509Certificate<'_>, String> {
     let (rest, cert) = X509Certificate::from_der(der).map_err(|err| err.to_string())?;

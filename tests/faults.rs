@@ -166,6 +166,13 @@ const CASES: &[Case] = &[
         message: "name 2 regions (identity in RegionOne, compute in RegionOne, compute in RegionTwo",
         also: &[],
     },
+    Case {
+        fault: Fault::ForeignAccountingCertificate,
+        check: "requirements.accounting-certificate",
+        status: Status::Failed,
+        message: "its subject `CN=ssm.other-site.example.org,O=Example,C=XX` is not the Host DN",
+        also: &[],
+    },
 ];
 
 fn run_case(case: &Case) -> Result<(), Failed> {

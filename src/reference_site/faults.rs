@@ -57,6 +57,9 @@ pub enum Fault {
     GlueNesting,
     /// The GLUE2.1 document was made two days ago and has expired.
     GlueExpired,
+    /// SSM's certificate names `ssm.other-site.example.org`, not the accounting Host DN that
+    /// GOCDB registers.
+    ForeignAccountingCertificate,
     /// The catalog also has public compute, image and network endpoints in a second region,
     /// `RegionTwo`, listed after `RegionOne`'s.
     SecondRegion,

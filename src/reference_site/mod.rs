@@ -148,10 +148,16 @@ pub async fn start(options: SiteOptions) -> Result<ReferenceSite, StartError> {
     let state_dir = options.state_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("fedcloud-reference-{}", uuid::Uuid::new_v4()))
     });
-    let pki = pki::generate().map_err(|err| StartError::Pki(err.to_string()))?;
+    let faults: HashSet<Fault> = options.faults.iter().copied().collect();
+    // The GOCDB answer registers accounting.cloud.example.org as the accounting Host DN.
+    let accounting_host = if faults.contains(&Fault::ForeignAccountingCertificate) {
+        "ssm.other-site.example.org"
+    } else {
+        "accounting.cloud.example.org"
+    };
+    let pki = pki::generate(accounting_host).map_err(|err| StartError::Pki(err.to_string()))?;
     let refresh_token = options.refresh_token.clone().unwrap_or_else(random_secret);
     let client_secret = options.client_secret.clone().unwrap_or_else(random_secret);
-    let faults: HashSet<Fault> = options.faults.iter().copied().collect();
     let issuer = format!("{base}/oidc");
     let signer = Signer::generate();
     let no_entitlement_token =
@@ -308,6 +314,12 @@ fn write_state(
     };
     std::fs::create_dir_all(dir.join("ca")).map_err(state_error)?;
     std::fs::write(dir.join("ca/reference-ca.pem"), &pki.ca_pem).map_err(state_error)?;
+    std::fs::create_dir_all(dir.join("accounting")).map_err(state_error)?;
+    std::fs::write(
+        dir.join("accounting/hostcert.pem"),
+        &pki.accounting_cert_pem,
+    )
+    .map_err(state_error)?;
     write_private(&dir.join("refresh_token"), secrets.refresh_token).map_err(state_error)?;
     write_private(&dir.join("client_secret"), secrets.client_secret).map_err(state_error)?;
     write_private(
@@ -374,6 +386,7 @@ ports = [{port}]
 [accounting]
 spool = "{dir}/spool"
 service = "{base}/v3"
+host_certificate = "{dir}/accounting/hostcert.pem"
 
 [discovery]
 glue = "{base}/cloud-info/glue21.json"

@@ -125,7 +125,7 @@ async fn pi_document(
 }
 
 /// Reads the site's services from `get_service_endpoint`, of one type or of every type.
-async fn site_services(
+pub(crate) async fn site_services(
     ctx: &CheckCtx,
     service_type: Option<&str>,
 ) -> Result<(Vec<ServiceEndpoint>, String), Problem> {

@@ -1,6 +1,8 @@
 //! Requirements suite: the Keystone v3 API, the OpenStack release, the services in the
-//! catalog, https on every public endpoint, GOCDB certification and the site's clocks.
+//! catalog, https on every public endpoint, GOCDB certification, the site's clocks and the
+//! certificate SSM signs accounting messages with ([`accounting_cert`]).
 
+mod accounting_cert;
 mod clock;
 mod release;
 mod site;
@@ -13,6 +15,11 @@ use crate::http::Request;
 use crate::openstack;
 
 pub const KINDS: &[CheckKind] = &[
+    CheckKind {
+        name: "accounting-certificate",
+        params: &[],
+        run: |ctx| Box::pin(accounting_cert::accounting_certificate(ctx)),
+    },
     CheckKind {
         name: "keystone-version",
         params: &[],
