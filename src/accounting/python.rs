@@ -145,9 +145,46 @@ fn is_digit_part(text: &str) -> bool {
     bytes.iter().all(|b| b.is_ascii_digit() || *b == b'_') && !text.contains("__")
 }
 
+/// First code points of the runs of ten decimal digits (Unicode category Nd), as listed by
+/// the unicodedata module of Python 3.11 (Unicode 14.0).
+// NOTE: the Python version of APEL's server is not known here; Unicode 15 and later add runs
+// (such as Kawi digits at U+11F50) that a newer Python also accepts.
+const DECIMAL_ZEROS: [u32; 66] = [
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
+    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
+    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
+    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+];
+
+/// Returns the value of a decimal digit of any script.
+fn decimal_value(c: char) -> Option<u8> {
+    let code = u32::from(c);
+    let run = DECIMAL_ZEROS
+        .partition_point(|zero| *zero <= code)
+        .checked_sub(1)?;
+    let offset = code - DECIMAL_ZEROS[run];
+    u8::try_from(offset).ok().filter(|digit| *digit < 10)
+}
+
+/// Rewrites decimal digits of other scripts as ASCII digits, as Python does before `int()` and
+/// `float()` parse a string. Other non-ASCII characters stay, so the parse fails as in Python.
+fn ascii_digits(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| match decimal_value(c) {
+                Some(digit) if !c.is_ascii() => char::from(b'0' + digit),
+                _ => c,
+            })
+            .collect(),
+    )
+}
+
 /// Parses an already stripped value like Python's `int(value)` in base 10.
-// TODO: Python's int() also accepts non-ASCII decimal digits (Unicode category Nd, such as
-// U+0663). They are rejected here, so such a value gets a verdict different from APEL's.
 pub(crate) fn parse_int(text: &str) -> Option<PyInt> {
     // Plain digits, the form cASO writes, cannot overflow an i64 below 19 of them.
     let bytes = text.as_bytes();
@@ -157,6 +194,8 @@ pub(crate) fn parse_int(text: &str) -> Option<PyInt> {
             .fold(0_i64, |value, byte| value * 10 + i64::from(byte - b'0'));
         return Some(PyInt::Value(i128::from(value)));
     }
+    let converted = ascii_digits(text);
+    let text = converted.as_ref();
     let (negative, digits) = match text.as_bytes().first()? {
         b'-' => (true, &text.as_bytes()[1..]),
         b'+' => (false, &text.as_bytes()[1..]),
@@ -195,6 +234,8 @@ pub(crate) fn parse_float(text: &str) -> Option<f64> {
     if let Some(value) = parse_short_decimal(text) {
         return Some(value);
     }
+    let converted = ascii_digits(text);
+    let text = converted.as_ref();
     let (negative, body) = match text.as_bytes().first()? {
         b'-' => (true, &text[1..]),
         b'+' => (false, &text[1..]),
@@ -551,6 +592,20 @@ mod tests {
             check_utc_timestamp(PyInt::Value(edge(10_000, 1, 1).into())),
             Err("year 10000 is out of range".to_owned())
         );
+    }
+
+    #[test]
+    fn digits_of_other_scripts_parse_as_python() {
+        // Values Python 3.11 gives for the same strings.
+        assert_eq!(parse_int("\u{661}\u{662}\u{663}"), Some(PyInt::Value(123)));
+        assert_eq!(parse_int("\u{ff11}_\u{ff10}"), Some(PyInt::Value(10)));
+        assert_eq!(parse_float("\u{661}.\u{665}"), Some(1.5));
+        assert_eq!(parse_float("\u{1d7d9}\u{1d7ce}"), Some(10.0));
+        assert_eq!(parse_int("1\u{66b}5"), None);
+        assert_eq!(decimal_value('\u{1d7ff}'), Some(9));
+        assert_eq!(decimal_value('\u{669}'), Some(9));
+        assert_eq!(decimal_value('\u{66a}'), None);
+        assert_eq!(decimal_value('/'), None);
     }
 
     #[test]
