@@ -111,6 +111,28 @@ pub fn public_url(catalog: &Value, service_type: &str, region: Option<&str>) -> 
         .map(|e| e.url)
 }
 
+/// Explains why [`public_url`] found nothing when `region` filtered out endpoints of the
+/// service: names the region and those that have one. Empty when the region is not the cause.
+pub fn region_note(catalog: &Value, service_type: &str, region: Option<&str>) -> String {
+    let Some(region) = region.filter(|_| service_type != "identity") else {
+        return String::new();
+    };
+    let mut elsewhere: Vec<String> = catalog_endpoints(catalog)
+        .into_iter()
+        .filter(|e| e.service_type == service_type && e.interface == "public")
+        .map(|e| e.region)
+        .collect();
+    elsewhere.sort();
+    elsewhere.dedup();
+    if elsewhere.is_empty() {
+        return String::new();
+    }
+    format!(
+        " in region {region}, the one keystone.region names (the catalog has one in {})",
+        elsewhere.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +213,11 @@ mod tests {
             Some("https://nova.example.org:8774/v2.1")
         );
         assert_eq!(public_url(&catalog, "compute", Some("R2")), None);
+        assert_eq!(
+            region_note(&catalog, "compute", Some("R2")),
+            " in region R2, the one keystone.region names (the catalog has one in R1)"
+        );
+        assert_eq!(region_note(&catalog, "image", Some("R2")), "");
+        assert_eq!(region_note(&catalog, "compute", None), "");
     }
 }

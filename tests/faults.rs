@@ -265,6 +265,38 @@ fn second_region_named() -> Result<(), Failed> {
     Ok(())
 }
 
+/// A `keystone.region` the catalog lacks is named by the region check and by every check that
+/// looks a service up, instead of each claiming the service is missing.
+fn unknown_region_named() -> Result<(), Failed> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let out = tempfile::tempdir()?;
+    let scenario = common::Scenario {
+        faults: vec![Fault::SecondRegion],
+        keystone_region: Some("RegionThree"),
+        ..Default::default()
+    };
+    let summary = runtime.block_on(common::run_scenario(scenario, out.path()));
+    let expected = [
+        (
+            "discovery.catalog-region",
+            "keystone.region is RegionThree, but the catalog has no public compute, image, \
+             network endpoint in it",
+        ),
+        (
+            "requirements.openstack-release",
+            "no public compute endpoint in region RegionThree, the one keystone.region names \
+             (the catalog has one in RegionOne, RegionTwo)",
+        ),
+    ];
+    for (id, phrase) in expected {
+        let entry = common::entry(&summary.report, id);
+        if entry.status != Status::Failed || !entry.message.contains(phrase) {
+            return Err(format!("{id} is {:?}: {}", entry.status, entry.message).into());
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = CASES
@@ -277,6 +309,10 @@ fn main() {
     trials.push(Trial::test(
         "secondregion_named_in_profile",
         second_region_named,
+    ));
+    trials.push(Trial::test(
+        "secondregion_unknown_region",
+        unknown_region_named,
     ));
     libtest_mimic::run(&args, trials).exit();
 }

@@ -101,12 +101,13 @@ fn service_url(ctx: &CheckCtx, vo: &str, service_type: &str) -> Result<(Secret, 
         .secret(&scoped_token_key(vo))
         .ok_or_else(|| Problem(format!("no token scoped to the project of VO {vo}")))?;
     let catalog = ctx.env.shared.value(CATALOG).unwrap_or_default();
-    let url = openstack::public_url(
-        &catalog,
-        service_type,
-        ctx.profile().keystone.region.as_deref(),
-    )
-    .ok_or_else(|| Problem(format!("the catalog has no public {service_type} endpoint")))?;
+    let region = ctx.profile().keystone.region.as_deref();
+    let url = openstack::public_url(&catalog, service_type, region).ok_or_else(|| {
+        Problem(format!(
+            "the catalog has no public {service_type} endpoint{}",
+            openstack::region_note(&catalog, service_type, region)
+        ))
+    })?;
     Ok((token, url.trim_end_matches('/').to_owned()))
 }
 
@@ -146,16 +147,12 @@ async fn monitoring_flavor(ctx: CheckCtx) -> Result<Outcome, Problem> {
     let min_ram = ctx.param_i64("min_ram_mb", 512);
     let min_vcpus = ctx.param_i64("min_vcpus", 1);
     let catalog = ctx.env.shared.value(CATALOG).unwrap_or_default();
-    if openstack::public_url(
-        &catalog,
-        "compute",
-        ctx.profile().keystone.region.as_deref(),
-    )
-    .is_none()
-    {
-        return Ok(Outcome::fail(
-            "the catalog has no public compute endpoint, so no VM can be started",
-        ));
+    let region = ctx.profile().keystone.region.as_deref();
+    if openstack::public_url(&catalog, "compute", region).is_none() {
+        return Ok(Outcome::fail(format!(
+            "the catalog has no public compute endpoint{}, so no VM can be started",
+            openstack::region_note(&catalog, "compute", region)
+        )));
     }
     // The listing holds public flavors and the private ones shared with the ops project, which
     // is what EGI's probe chooses from.

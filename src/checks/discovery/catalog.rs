@@ -26,9 +26,13 @@ pub async fn services(ctx: CheckCtx) -> Result<Outcome, Problem> {
     let catalog = catalog(&ctx)?;
     let mut missing = Vec::new();
     let mut plain = Vec::new();
+    let region = ctx.profile().keystone.region.as_deref();
     for kind in &wanted {
-        match openstack::public_url(&catalog, kind, ctx.profile().keystone.region.as_deref()) {
-            None => missing.push(kind.as_str()),
+        match openstack::public_url(&catalog, kind, region) {
+            None => missing.push(format!(
+                "{kind}{}",
+                openstack::region_note(&catalog, kind, region)
+            )),
             Some(url) if !url.starts_with("https://") => plain.push(format!("{kind} {url}")),
             Some(_) => {}
         }

@@ -17,14 +17,12 @@ pub async fn openstack_release(ctx: CheckCtx) -> Result<Outcome, Problem> {
         ))
     })?;
     let catalog = ctx.env.shared.value(CATALOG).unwrap_or_default();
-    let Some(compute) = openstack::public_url(
-        &catalog,
-        "compute",
-        ctx.profile().keystone.region.as_deref(),
-    ) else {
-        return Ok(Outcome::fail(
-            "the catalog has no public compute endpoint to read the release from",
-        ));
+    let region = ctx.profile().keystone.region.as_deref();
+    let Some(compute) = openstack::public_url(&catalog, "compute", region) else {
+        return Ok(Outcome::fail(format!(
+            "the catalog has no public compute endpoint{} to read the release from",
+            openstack::region_note(&catalog, "compute", region)
+        )));
     };
     let url = compute_version_url(&compute);
     let response = ctx

@@ -17,14 +17,20 @@ pub async fn catalog_service_types(ctx: CheckCtx) -> Result<Outcome, Problem> {
     ctx.evidence.add_json("catalog.json", &catalog);
     let mut found = Vec::new();
     let mut missing = Vec::new();
+    let region = ctx.profile().keystone.region.as_deref();
     for entry in &wanted {
-        let present = entry.split('|').find(|kind| {
-            openstack::public_url(&catalog, kind, ctx.profile().keystone.region.as_deref())
-                .is_some()
-        });
+        let present = entry
+            .split('|')
+            .find(|kind| openstack::public_url(&catalog, kind, region).is_some());
         match present {
             Some(kind) => found.push(kind.to_owned()),
-            None => missing.push(entry.replace('|', " or ")),
+            None => {
+                let notes: String = entry
+                    .split('|')
+                    .map(|kind| openstack::region_note(&catalog, kind, region))
+                    .collect();
+                missing.push(format!("{}{notes}", entry.replace('|', " or ")));
+            }
         }
     }
     if !missing.is_empty() {
