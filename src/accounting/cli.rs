@@ -4,8 +4,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use super::python::{civil_from_days, shorten};
-use super::report::{Finding, MessageReport, SpoolSummary};
-use super::{ApelVerdict, SiteContext, ValidateOptions, validate_paths};
+use super::report::{Finding, MessageReport, Severity, SpoolSummary};
+use super::{ApelVerdict, SiteContext, ValidateOptions, rules, validate_paths};
 
 /// Exit code when every message passed.
 pub const EXIT_PASSED: i32 = 0;
@@ -194,11 +194,25 @@ fn write_finding(out: &mut dyn Write, indent: &str, finding: &Finding) -> io::Re
     )
 }
 
+/// Returns `count noun`, adding `s` to the noun unless the count is one.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 fn write_text_report(out: &mut dyn Write, report: &MessageReport) -> io::Result<()> {
     let status = if report.passed { "PASS" } else { "FAIL" };
+    let schema_judged = report
+        .findings
+        .iter()
+        .any(|finding| finding.rule == rules::JSON_ROUTING);
     let apel = match report.apel {
-        ApelVerdict::Accepted => "accepted",
-        ApelVerdict::Rejected => "rejected",
+        _ if schema_judged => "judged by the EGI record schema, as APEL 2.5.0 reads no JSON",
+        ApelVerdict::Accepted => "APEL accepted",
+        ApelVerdict::Rejected => "APEL rejected",
     };
     let version = report
         .version
@@ -207,10 +221,10 @@ fn write_text_report(out: &mut dyn Write, report: &MessageReport) -> io::Result<
         .unwrap_or_default();
     writeln!(
         out,
-        "{status} {}: {}{version}, {} records, APEL {apel}",
+        "{status} {}: {}{version}, {}, {apel}",
         report.path,
         report.kind.name(),
-        report.records
+        plural(report.records, "record")
     )?;
     if let Some(reason) = &report.apel_reason {
         writeln!(out, "     APEL stores: {}", shorten(reason, 160))?;
@@ -240,10 +254,10 @@ fn write_text_summary(out: &mut dyn Write, summary: &SpoolSummary, now: i64) -> 
     let failed = summary.messages - summary.passed;
     writeln!(
         out,
-        "Checked {} messages ({} records, {:.1} MB): {} passed, {failed} failed; APEL 2.5.0 \
-         accepts {} and rejects {}.",
-        summary.messages,
-        summary.records,
+        "Checked {} ({}, {:.1} MB): {} passed, {failed} failed; APEL 2.5.0 accepts {} and \
+         rejects {}.",
+        plural(summary.messages, "message"),
+        plural(summary.records, "record"),
         summary.bytes as f64 / 1e6,
         summary.passed,
         summary.apel_accepted,
@@ -275,9 +289,21 @@ fn write_text_summary(out: &mut dyn Write, summary: &SpoolSummary, now: i64) -> 
     let verdict = if summary.passed() {
         "PASS: every message reaches the accounting repository intact".to_owned()
     } else {
+        // The spool's own findings can fail a run in which every message passed.
+        let spool_errors = summary
+            .findings
+            .iter()
+            .filter(|finding| finding.severity == Severity::Error)
+            .count();
+        let place = if failed == 0 && spool_errors > 0 {
+            " (in the spool and site findings)"
+        } else {
+            ""
+        };
         format!(
-            "FAIL: {} errors and {} warnings; fix the errors above, then run the check again",
-            summary.errors, summary.warnings
+            "FAIL: {}{place} and {}; fix the errors above, then run the check again",
+            plural(summary.errors, "error"),
+            plural(summary.warnings, "warning")
         )
     };
     writeln!(out, "Result: {verdict}")
