@@ -143,8 +143,9 @@ pub async fn region(ctx: CheckCtx) -> Result<Outcome, Problem> {
     } else {
         format!(
             "{} have public endpoints in region {region}, the one keystone.region names \
-             ({others} other regions ignored)",
-            wanted.join(", ")
+             ({others} other {} ignored)",
+            wanted.join(", "),
+            if others == 1 { "region" } else { "regions" }
         )
     }))
 }
