@@ -129,6 +129,7 @@ pub async fn accounting_certificate(ctx: CheckCtx) -> Result<Outcome, Problem> {
     }
 
     let mut host_dns = Vec::new();
+    let mut gocdb_note = String::new();
     if ctx.profile().gocdb.is_some() {
         let (services, source) = site_services(&ctx, Some(ACCOUNTING)).await?;
         host_dns = services
@@ -139,18 +140,22 @@ pub async fn accounting_certificate(ctx: CheckCtx) -> Result<Outcome, Problem> {
         let matches = host_dns
             .iter()
             .any(|host_dn| dn::slash_to_rfc2253(host_dn).as_deref() == Ok(&certificate.subject));
-        if !matches {
+        if host_dns.is_empty() {
+            // A missing endpoint or Host DN is discovery.gocdb-accounting-service's failure.
+            gocdb_note = format!(
+                "; GOCDB has no {ACCOUNTING} Host DN to compare it with ({source}), see \
+                 discovery.gocdb-accounting-service"
+            );
+        } else if matches {
+            gocdb_note = format!(", and GOCDB registers it as the Host DN of {ACCOUNTING}");
+        } else {
             problems.push(format!(
                 "its subject `{}` is not the Host DN of any {ACCOUNTING} endpoint in GOCDB \
                  ({source}: {}); the repository rejects messages from other signers, so copy \
-                 the subject from `openssl x509 -noout -subject -nameopt compat -in {file_name}` \
-                 into the Host DN",
+                 the subject from `openssl x509 -noout -subject -nameopt compat -in \
+                 {file_name}` into the Host DN",
                 certificate.subject,
-                if host_dns.is_empty() {
-                    "none set".to_owned()
-                } else {
-                    host_dns.join(", ")
-                }
+                host_dns.join(", ")
             ));
         }
     }
@@ -172,14 +177,9 @@ pub async fn accounting_certificate(ctx: CheckCtx) -> Result<Outcome, Problem> {
             problems.join("; ")
         )));
     }
-    let registered = if ctx.profile().gocdb.is_some() {
-        format!(", and GOCDB registers it as the Host DN of {ACCOUNTING}")
-    } else {
-        String::new()
-    };
     Ok(Outcome::pass(format!(
         "SSM's certificate {file_name} is `{}`, issued by `{}` from tls.trust_anchors, valid until \
-         {}{registered}",
+         {}{gocdb_note}",
         certificate.subject,
         certificate.issuer,
         date(certificate.not_after)
