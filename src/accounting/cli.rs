@@ -7,12 +7,9 @@ use super::python::{civil_from_days, shorten};
 use super::report::{Finding, MessageReport, Severity, SpoolSummary};
 use super::{ApelVerdict, SiteContext, ValidateOptions, rules, validate_paths};
 
-/// Exit code when every message passed.
-pub const EXIT_PASSED: i32 = 0;
-/// Exit code when a message is rejected or has an error finding, or the spool has one.
-pub const EXIT_FAILED: i32 = 1;
-/// Exit code for usage errors: a path or context file that cannot be used.
-pub const EXIT_USAGE: i32 = 2;
+// The offline validators share their exit codes: 0 passed, 1 an error finding (here also a
+// message APEL rejects), 2 a path or context file that cannot be used.
+pub use crate::validate::cli::{EXIT_FAILED, EXIT_PASSED, EXIT_USAGE};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -2,7 +2,7 @@
 //! `aai.scoped-tokens` stores. Clients follow these URLs after authenticating, so a catalog
 //! entry on an internal address breaks them even when the Keystone URL works. Whether the
 //! URLs are https is `requirements.public-endpoints-https`'s to judge, so it is not repeated
-//! here.
+//! here. With `keystone.region` set, only that region's endpoints are probed.
 
 use super::tls::{chain_problems, handshakes, hostname_problems, validity_problems};
 use super::{Endpoint, join_limited, push_unique};
@@ -14,10 +14,14 @@ fn public_endpoints(ctx: &CheckCtx) -> Result<(Vec<Endpoint>, Vec<String>), Prob
     let catalog = ctx.env.shared.value(CATALOG).ok_or_else(|| {
         Problem("no service catalog: aai.scoped-tokens stored none for this run".to_owned())
     })?;
+    // With keystone.region set, EGI clients call only that region (and Keystone by its URL).
+    let region = ctx.profile().keystone.region.as_deref();
     let mut endpoints = Vec::new();
     let mut invalid = Vec::new();
     for entry in crate::openstack::catalog_endpoints(&catalog) {
-        if entry.interface != "public" {
+        let other_region =
+            region.is_some_and(|region| entry.region != region && entry.service_type != "identity");
+        if entry.interface != "public" || other_region {
             continue;
         }
         let source = format!("catalog {} public endpoint", entry.service_type);
