@@ -327,6 +327,14 @@ pub fn certificate_signed_by(der: &[u8], ca: &CaCertificate) -> Result<bool, Str
     }
 }
 
+/// Formats Unix seconds as `YYYY-MM-DD HH:MM UTC`, or as the number when out of range.
+pub fn utc_date(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
 /// Parses one DER certificate, rejecting trailing bytes.
 pub fn parse_certificate(der: &[u8]) -> Result<X509Certificate<'_>, String> {
     let (rest, cert) = X509Certificate::from_der(der).map_err(|err| err.to_string())?;

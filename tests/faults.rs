@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use fedcloud_conformance::checks::Status;
 use fedcloud_conformance::reference_site::Fault;
+use fedcloud_conformance::session::RunSummary;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 mod common;
@@ -238,17 +239,23 @@ fn dependents<'a>(
     }
 }
 
-/// With `keystone.region` naming one of the two regions, the catalog passes and the checks
-/// that call the catalog still pass.
-fn second_region_named() -> Result<(), Failed> {
+/// Runs every suite on the reference site with the second-region fault and `region` as
+/// `keystone.region`.
+fn run_second_region(region: &'static str) -> Result<RunSummary, Failed> {
     let runtime = tokio::runtime::Runtime::new()?;
     let out = tempfile::tempdir()?;
     let scenario = common::Scenario {
         faults: vec![Fault::SecondRegion],
-        keystone_region: Some("RegionOne"),
+        keystone_region: Some(region),
         ..Default::default()
     };
-    let summary = runtime.block_on(common::run_scenario(scenario, out.path()));
+    Ok(runtime.block_on(common::run_scenario(scenario, out.path())))
+}
+
+/// With `keystone.region` naming one of the two regions, the catalog passes and the checks
+/// that call the catalog still pass.
+fn second_region_named() -> Result<(), Failed> {
+    let summary = run_second_region("RegionOne")?;
     let region = common::entry(&summary.report, "discovery.catalog-region");
     if region.status != Status::Passed
         || !region
@@ -265,17 +272,10 @@ fn second_region_named() -> Result<(), Failed> {
     Ok(())
 }
 
-/// A `keystone.region` the catalog lacks is named by the region check and by every check that
-/// looks a service up, instead of each claiming the service is missing.
+/// Checks that a `keystone.region` the catalog lacks is named by the region check and by the
+/// checks that look a service up, instead of each reporting the service as missing.
 fn unknown_region_named() -> Result<(), Failed> {
-    let runtime = tokio::runtime::Runtime::new()?;
-    let out = tempfile::tempdir()?;
-    let scenario = common::Scenario {
-        faults: vec![Fault::SecondRegion],
-        keystone_region: Some("RegionThree"),
-        ..Default::default()
-    };
-    let summary = runtime.block_on(common::run_scenario(scenario, out.path()));
+    let summary = run_second_region("RegionThree")?;
     let expected = [
         (
             "discovery.catalog-region",

@@ -113,7 +113,7 @@ const MANDATORY: [Field; 2] = [Field::VmUuid, Field::SiteName];
 const KEY_SLOTS: usize = 64;
 const NO_FIELD: u8 = u8::MAX;
 
-/// Hashes a key by its length and its first and last bytes; [`KEY_TABLE`] proves at compile
+/// Hashes a key by its length and its first and last bytes. [`KEY_TABLE`] proves at compile
 /// time that no two field names share a slot, so one compare confirms a key.
 const fn key_hash(key: &[u8]) -> usize {
     let last = key[key.len() - 1] as usize;
@@ -143,17 +143,22 @@ fn same_key(left: &[u8], right: &[u8]) -> bool {
     if length < 8 {
         return left == right;
     }
-    let word = |bytes: &[u8], at: usize| {
-        u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
-    };
     let mut at = 0;
     while at + 8 < length {
-        if word(left, at) != word(right, at) {
+        if load_word(left, at) != load_word(right, at) {
             return false;
         }
         at += 8;
     }
-    word(left, length - 8) == word(right, length - 8)
+    load_word(left, length - 8) == load_word(right, length - 8)
+}
+
+/// Reads the eight bytes at `at` as one little-endian word; the caller keeps `at + 8` in bounds.
+#[inline]
+fn load_word(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
 }
 
 impl Field {
@@ -435,7 +440,7 @@ fn find_colon_and_newline(bytes: &[u8], from: usize) -> (Option<usize>, Option<u
     let mut colon = None;
     let mut at = from;
     while at + 8 <= bytes.len() {
-        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+        let word = load_word(bytes, at);
         let newlines = matches_of(word, b'\n');
         if colon.is_none() {
             let colons = matches_of(word, b':');
@@ -591,7 +596,7 @@ fn null_mandatory_error(field: Field, raw: &str) -> Box<LoaderError> {
 #[cold]
 fn type_error(field: Field, raw: &str) -> Box<LoaderError> {
     let name = field.name();
-    let shown = python::shorten(raw, 60);
+    let quoted = python::shorten(raw, 60);
     let (kind, form) = if field.kind() == Kind::Int {
         ("int", "a whole number in base 10")
     } else {
@@ -601,7 +606,7 @@ fn type_error(field: Field, raw: &str) -> Box<LoaderError> {
         rules::CLOUD_TYPES,
         field,
         format!("Invalid {kind} value {raw} in field {name}"),
-        format!("{name} is '{shown}'; it must be {form}"),
+        format!("{name} is '{quoted}'; it must be {form}"),
     )
 }
 

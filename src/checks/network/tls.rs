@@ -543,13 +543,6 @@ fn day_count(count: i64) -> String {
     }
 }
 
-fn date(seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
-        || seconds.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
-}
-
 /// Finds served certificates outside their validity period at `now`.
 pub(crate) fn validity_problems(found: &[Handshake], now: i64) -> Result<Vec<String>, Problem> {
     let mut problems = Vec::new();
@@ -560,7 +553,7 @@ pub(crate) fn validity_problems(found: &[Handshake], now: i64) -> Result<Vec<Str
                     "{}: the certificate `{}` expired on {} ({} ago); install a renewed certificate",
                     handshake.endpoint.authority(),
                     cert.subject,
-                    date(cert.not_after),
+                    x509::utc_date(cert.not_after),
                     day_count((now - cert.not_after) / 86_400)
                 ));
             } else if cert.not_before > now {
@@ -568,7 +561,7 @@ pub(crate) fn validity_problems(found: &[Handshake], now: i64) -> Result<Vec<Str
                     "{}: the certificate `{}` is not valid before {}; check the server's clock and the certificate",
                     handshake.endpoint.authority(),
                     cert.subject,
-                    date(cert.not_before)
+                    x509::utc_date(cert.not_before)
                 ));
             }
         }
@@ -600,7 +593,7 @@ fn expiry_summary(found: &[Handshake]) -> Result<String, Problem> {
         parts.push(format!(
             "{} until {}",
             handshake.endpoint.authority(),
-            date(earliest)
+            x509::utc_date(earliest)
         ));
     }
     Ok(parts.join(", "))
@@ -619,7 +612,7 @@ pub(super) async fn expiry_warning(ctx: CheckCtx) -> Result<Outcome, Problem> {
                     "{}: the certificate `{}` expires on {}, in {} (warning threshold tls.expiry_warning_days = {days}); renew it",
                     handshake.endpoint.authority(),
                     cert.subject,
-                    date(cert.not_after),
+                    x509::utc_date(cert.not_after),
                     day_count(left)
                 ));
             }

@@ -8,13 +8,6 @@ use crate::x509::{self, CaCertificate, Crl};
 
 use super::join_limited;
 
-fn date(seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
-        || seconds.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
-}
-
 /// Problems of CRLs that are out of date at `now`.
 fn stale_crls(crls: &[Crl], now: i64) -> Vec<String> {
     crls.iter()
@@ -24,7 +17,7 @@ fn stale_crls(crls: &[Crl], now: i64) -> Vec<String> {
                 crl.path.display(),
                 crl.line,
                 crl.issuer,
-                date(next)
+                x509::utc_date(next)
             )),
             _ => None,
         })
@@ -104,14 +97,14 @@ fn check_anchor_dir(
             "CA {} `{}` until {}",
             cert.path.display(),
             cert.subject,
-            date(cert.not_after)
+            x509::utc_date(cert.not_after)
         ));
         if cert.not_after < now {
             problems.push(format!(
                 "{}: the CA certificate `{}` expired on {}; update the IGTF bundle",
                 cert.path.display(),
                 cert.subject,
-                date(cert.not_after)
+                x509::utc_date(cert.not_after)
             ));
         }
     }
@@ -132,7 +125,9 @@ pub(super) async fn trust_store(ctx: CheckCtx) -> Result<Outcome, Problem> {
             Err(problem) => problems.push(format!("unreadable CRL bundle {problem}")),
             Ok(crls) => {
                 for crl in &crls {
-                    let next = crl.next_update.map_or_else(|| "never".to_owned(), date);
+                    let next = crl
+                        .next_update
+                        .map_or_else(|| "never".to_owned(), x509::utc_date);
                     lines.push(format!(
                         "CRL {} line {} `{}` next update {next}, {} revoked",
                         crl.path.display(),

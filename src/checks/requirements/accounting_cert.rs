@@ -1,6 +1,7 @@
 //! The certificate SSM signs accounting messages with. The APEL repository accepts messages
-//! only from signers whose subject is a Host DN in GOCDB. EGI's registration guide asks cloud
-//! sites to set it on their `eu.egi.cloud.accounting` endpoint and to use an IGTF-accredited CA.
+//! only from signers whose subject is a Host DN in GOCDB. EGI's registration guide requires
+//! cloud sites to set that Host DN on their `eu.egi.cloud.accounting` endpoint and to use an
+//! IGTF-accredited CA.
 
 use std::path::{Path, PathBuf};
 
@@ -14,13 +15,6 @@ use crate::x509::{self, CaCertificate};
 
 /// Default of `[certificates] certificate` in SSM's `sender.cfg`.
 const DEFAULT_HOST_CERTIFICATE: &str = "/etc/grid-security/hostcert.pem";
-
-fn date(seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
-        || seconds.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
-}
 
 /// Facts about the first certificate of a PEM file.
 struct HostCertificate {
@@ -115,12 +109,12 @@ pub async fn accounting_certificate(ctx: CheckCtx) -> Result<Outcome, Problem> {
     if certificate.not_after < now {
         problems.push(format!(
             "it expired on {}; renew it, or SSM's messages are rejected",
-            date(certificate.not_after)
+            x509::utc_date(certificate.not_after)
         ));
     } else if certificate.not_before > now {
         problems.push(format!(
             "it is valid only from {}",
-            date(certificate.not_before)
+            x509::utc_date(certificate.not_before)
         ));
     }
     let issuer = issuing_ca(ctx.profile().tls.trust_anchors.as_deref(), &certificate);
@@ -165,7 +159,7 @@ pub async fn accounting_certificate(ctx: CheckCtx) -> Result<Outcome, Problem> {
             "path": path,
             "subject": certificate.subject,
             "issuer": certificate.issuer,
-            "not_after": date(certificate.not_after),
+            "not_after": x509::utc_date(certificate.not_after),
             "issuing_ca": issuer.as_ref().ok(),
             "gocdb_host_dns": host_dns,
         }),
@@ -182,7 +176,7 @@ pub async fn accounting_certificate(ctx: CheckCtx) -> Result<Outcome, Problem> {
          {}{gocdb_note}",
         certificate.subject,
         certificate.issuer,
-        date(certificate.not_after)
+        x509::utc_date(certificate.not_after)
     )))
 }
 
